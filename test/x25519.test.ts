@@ -146,7 +146,7 @@ describe('remembered private-key imports', () => {
 
 describe('argument checks', () => {
   const ok = new Uint8Array(32);
-  test.each([undefined, null, '00', [], new Array(32).fill(0), new Uint16Array(16), new ArrayBuffer(32)])(
+  test.each<unknown>([undefined, null, '00', [], new Array(32).fill(0), new Uint16Array(16), new ArrayBuffer(32)])(
     'non-bytes %p: TypeError',
     (value) => {
       expect(() => x25519(value as Uint8Array, ok)).toThrow(TypeError);
