@@ -1,0 +1,447 @@
+/**
+ * Ensemble server: the session table (seed "Ensemble Protocol"; DECISIONS.md "Ensemble";
+ * docs/ensemble.md "Server").
+ *
+ * Sans-IO, quinn style. The driver accepts connections (`acceptConnection`), pushes what each one
+ * decrypted (`receive`), pulls what to encrypt next (`pollSend`), reports the end of each
+ * connection, runs `handleTimeout(now)` at `nextWakeup()`, and after every input drains
+ * `pollEvent()`:
+ *
+ * - `session-opened`  → open the upstream connection (tor's ORPort) for `session`;
+ * - `upstream-data`   → write `data` to that upstream;
+ * - `upstream-end`    → the client closed its direction: end (half-close) the upstream's write side;
+ * - `session-writable`→ `send` may take more upstream bytes again;
+ * - `session-closed`  → tear the upstream down.
+ *
+ * Upstream bytes go the other way through `send(session, bytes)` (bounded by the per-session
+ * window: backpressure), the upstream's end through `end(session)`, an upstream error through
+ * `abort(session)`.
+ *
+ * Limits: at most `maxSessions` sessions (New beyond that gets 0xF0), a session with no
+ * connection for `idleTimeoutMs` is dropped (its id then gets 0xF1), a closed or aborted
+ * session's ids answer 0xF2 for `closedMemoryMs`.
+ * @module
+ */
+import { abytes, aint, bytesToHex, equalBytes } from '../core/bytes.js';
+import { systemRandom, type RandomSource } from '../core/random.js';
+import { Link, StreamEndpoint, type EndpointHost } from './endpoint.js';
+import type { LinkFailure } from './errors.js';
+import { CODE, ID_BYTES, type ErrorCode, type Message } from './messages.js';
+import { MAX_WINDOW } from './stream.js';
+
+export const DEFAULT_MAX_SESSIONS = 1024;
+/** A session with no connection is dropped after this long (default 5 minutes). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/** A connection must send New or Continue (+ Ack) within this long (default 30 s). */
+export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+export interface EnsembleServerOptions {
+  /** Source of session ids (default: the system CSPRNG). */
+  random?: RandomSource;
+  /** Most sessions at once (default 1024). */
+  maxSessions?: number;
+  /** Drop a session that has had no connection for this many ms (default 5 min). */
+  idleTimeoutMs?: number;
+  /** Most upstream bytes buffered per session, unacknowledged by the client (default and max 4 MiB). */
+  maxBufferedPerSession?: number;
+  /** Time a connection has to send New or Continue + Ack (default 30 s). */
+  handshakeTimeoutMs?: number;
+  /** How long a closed session's ids answer 0xF2 instead of 0xF1 (default: idleTimeoutMs). */
+  closedMemoryMs?: number;
+}
+
+/** Why a session left the table. */
+export type SessionCloseReason = 'closed' | 'idle-timeout' | 'aborted' | 'peer-aborted';
+
+export type ServerEvent =
+  | { type: 'session-opened'; session: number }
+  | { type: 'upstream-data'; session: number; data: Uint8Array }
+  | { type: 'upstream-end'; session: number }
+  | { type: 'session-writable'; session: number }
+  | { type: 'session-closed'; session: number; reason: SessionCloseReason }
+  | { type: 'connection-failed'; connId: number; code: LinkFailure };
+
+interface ServerSession {
+  readonly handle: number;
+  currentId: Uint8Array;
+  /** The id before the last Extend, until the client shows it knows the new one. */
+  previousId: Uint8Array | null;
+  readonly endpoint: StreamEndpoint;
+  /** Since when the session has had no open connection, or null. */
+  idleSince: number | null;
+}
+
+interface ServerLink extends Link {
+  session?: ServerSession;
+}
+
+/** The server end of Ensemble: every session of every client. */
+export class EnsembleServer {
+  readonly maxSessions: number;
+  readonly idleTimeoutMs: number;
+  readonly maxBufferedPerSession: number;
+  readonly handshakeTimeoutMs: number;
+  readonly closedMemoryMs: number;
+  private readonly random: RandomSource;
+  private readonly links = new Map<number, ServerLink>();
+  private readonly sessions = new Map<number, ServerSession>();
+  private readonly byId = new Map<string, ServerSession>();
+  /** Ids of closed sessions → when to forget them; insertion order is expiry order. */
+  private readonly closedIds = new Map<string, number>();
+  private readonly events: ServerEvent[] = [];
+  private nextHandle = 1;
+  private now = -Infinity;
+
+  constructor(options: EnsembleServerOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    this.random = options.random ?? systemRandom;
+    if (typeof this.random !== 'function') throw new TypeError('options.random must be a function');
+    this.maxSessions = aint(options.maxSessions ?? DEFAULT_MAX_SESSIONS, 0, 1 << 24, 'options.maxSessions');
+    this.idleTimeoutMs = aint(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 1, 2 ** 31, 'options.idleTimeoutMs');
+    this.maxBufferedPerSession = aint(options.maxBufferedPerSession ?? MAX_WINDOW, 1, MAX_WINDOW, 'options.maxBufferedPerSession');
+    this.handshakeTimeoutMs = aint(
+      options.handshakeTimeoutMs ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS,
+      1,
+      2 ** 31,
+      'options.handshakeTimeoutMs',
+    );
+    this.closedMemoryMs = aint(options.closedMemoryMs ?? this.idleTimeoutMs, 0, 2 ** 31, 'options.closedMemoryMs');
+  }
+
+  /** Sessions in the table. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Handles of the sessions in the table. */
+  sessionHandles(): number[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** The current id of `session` (it changes with Extend), or null when it is not in the table. */
+  sessionId(session: number): Uint8Array | null {
+    const s = this.sessions.get(session);
+    return s === undefined ? null : s.currentId.slice();
+  }
+
+  // ---- connections ----
+
+  /** A new connection finished its Dust handshake; it must now send New or Continue. */
+  acceptConnection(connId: number, now: number): void {
+    aint(connId, 0, Number.MAX_SAFE_INTEGER, 'connId');
+    this.advance(now);
+    if (this.links.has(connId)) throw new Error(`connection ${connId} is already accepted`);
+    const link: ServerLink = new Link(connId, 'fresh');
+    link.deadline = now + this.handshakeTimeoutMs;
+    this.links.set(connId, link);
+  }
+
+  /** Plaintext that connection `connId` delivered, in any chunking. */
+  receive(connId: number, bytes: Uint8Array, now: number): void {
+    abytes(bytes, undefined, 'bytes');
+    const link = this.link(connId);
+    this.advance(now);
+    if (link.phase === 'failed' || link.phase === 'ended') return;
+    for (const message of link.decoder.push(bytes)) {
+      this.onMessage(link, message);
+      if (link.phase === 'failed' || link.phase === 'ended') return;
+    }
+    if (link.decoder.failure !== null) this.failLink(link, 'DUST_ERR_ENSEMBLE_MALFORMED', CODE.BAD_SEQUENCE);
+  }
+
+  /** Up to `maxBytes` of plaintext for connection `connId`, or null when it has nothing. */
+  pollSend(connId: number, maxBytes: number): Uint8Array | null {
+    aint(maxBytes, 1, Number.MAX_SAFE_INTEGER, 'maxBytes');
+    const link = this.link(connId);
+    if (link.phase === 'open' && link.session !== undefined) {
+      const budget = maxBytes - link.out.length;
+      if (budget > 0) link.session.endpoint.generate(link, budget);
+    }
+    return link.out.take(maxBytes);
+  }
+
+  /** The connection will end soon: no new data on it. */
+  retireConnection(connId: number): void {
+    const link = this.link(connId);
+    link.retired = true;
+    if (link.phase === 'open' && link.session !== undefined) link.session.endpoint.retire(link);
+  }
+
+  /** The connection ended. Its unacknowledged data goes out again on the session's next one. */
+  connectionClosed(connId: number, now: number): void {
+    const link = this.link(connId);
+    this.advance(now);
+    this.links.delete(connId);
+    if (link.phase !== 'failed') link.phase = 'ended';
+    const s = link.session;
+    if (s !== undefined && this.sessions.get(s.handle) === s) {
+      s.endpoint.drop(link);
+      this.updateIdle(s);
+    }
+  }
+
+  // ---- upstream side ----
+
+  /** Queues upstream bytes for `session`; returns how many fitted (0: wait for `session-writable`). */
+  send(session: number, bytes: Uint8Array): number {
+    abytes(bytes, undefined, 'bytes');
+    const s = this.session(session);
+    if (s === null) return 0;
+    if (s.endpoint.send.finPos !== null) throw new Error(`send after end() on session ${session}`);
+    return s.endpoint.write(bytes);
+  }
+
+  /** Bytes `send(session, …)` would take now (0 for a session no longer in the table). */
+  writable(session: number): number {
+    const s = this.session(session);
+    return s === null ? 0 : s.endpoint.send.writable;
+  }
+
+  /** The upstream ended: a Close follows its last byte. Idempotent. */
+  end(session: number): void {
+    this.session(session)?.endpoint.send.end();
+  }
+
+  /** Drops `session` at once (upstream error): 0xF2 to the client, `session-closed` 'aborted'. */
+  abort(session: number): void {
+    const s = this.session(session);
+    if (s !== null) this.removeSession(s, 'aborted');
+  }
+
+  // ---- time and events ----
+
+  /** Runs the timers due at `now`: handshake deadlines, idle sessions, closed-id memory. */
+  handleTimeout(now: number): void {
+    this.advance(now);
+    for (const link of this.links.values()) {
+      if (link.deadline !== null && now >= link.deadline) {
+        this.failLink(link, 'DUST_ERR_ENSEMBLE_HANDSHAKE_TIMEOUT', null);
+      }
+    }
+    for (const s of [...this.sessions.values()]) {
+      if (s.idleSince !== null && now >= s.idleSince + this.idleTimeoutMs) this.removeSession(s, 'idle-timeout');
+    }
+    for (const [key, expiry] of this.closedIds) {
+      if (expiry > now) break;
+      this.closedIds.delete(key);
+    }
+  }
+
+  /** When `handleTimeout` should next run, or null. */
+  nextWakeup(): number | null {
+    let next: number | null = null;
+    const consider = (t: number): void => {
+      if (next === null || t < next) next = t;
+    };
+    for (const link of this.links.values()) if (link.deadline !== null) consider(link.deadline);
+    for (const s of this.sessions.values()) if (s.idleSince !== null) consider(s.idleSince + this.idleTimeoutMs);
+    const firstClosed = this.closedIds.values().next();
+    if (!firstClosed.done) consider(firstClosed.value);
+    return next;
+  }
+
+  /** Next event for the driver, or null. */
+  pollEvent(): ServerEvent | null {
+    return this.events.shift() ?? null;
+  }
+
+  // ---- internals ----
+
+  private link(connId: number): ServerLink {
+    const link = this.links.get(connId);
+    if (link === undefined) throw new Error(`connection ${String(connId)} is not accepted`);
+    return link;
+  }
+
+  private session(handle: number): ServerSession | null {
+    aint(handle, 1, Number.MAX_SAFE_INTEGER, 'session');
+    if (handle >= this.nextHandle) throw new RangeError(`session ${handle} never existed`);
+    return this.sessions.get(handle) ?? null;
+  }
+
+  private advance(now: number): void {
+    if (typeof now !== 'number' || Number.isNaN(now)) throw new TypeError('now must be a number');
+    if (now < this.now) throw new RangeError(`now must not go backwards (${now} < ${this.now})`);
+    this.now = now;
+  }
+
+  private onMessage(link: ServerLink, m: Message): void {
+    switch (link.phase) {
+      case 'open':
+        return link.session!.endpoint.handle(link, m);
+      case 'fresh':
+        if (m.type === 'new') return this.openSession(link);
+        if (m.type === 'continue') {
+          const s = this.byId.get(bytesToHex(m.id));
+          if (s === undefined) return this.refuse(link, m.id);
+          link.session = s;
+          link.resumeId = m.id;
+          link.phase = 'resume-ack';
+          return;
+        }
+        return this.failLink(link, 'DUST_ERR_ENSEMBLE_UNEXPECTED', CODE.BAD_SEQUENCE);
+      case 'resume-ack': {
+        if (m.type !== 'ack' || !equalBytes(m.id, link.resumeId!)) {
+          return this.failLink(link, 'DUST_ERR_ENSEMBLE_UNEXPECTED', CODE.BAD_SEQUENCE);
+        }
+        const s = link.session!;
+        if (this.sessions.get(s.handle) !== s) return this.refuse(link, m.id);
+        if (!s.endpoint.peerResumed(m.position)) return this.failLink(link, 'DUST_ERR_ENSEMBLE_BAD_ACK', CODE.BAD_SEQUENCE);
+        const id = link.resumeId!;
+        const position = s.endpoint.resumePosition();
+        link.send({ type: 'continue-ok', id });
+        link.send({ type: 'ack', id, position });
+        s.endpoint.open(link, id, m.position, position);
+        s.idleSince = null;
+        this.idSeen(s, id);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private openSession(link: ServerLink): void {
+    if (this.sessions.size >= this.maxSessions) {
+      return this.failLink(link, 'DUST_ERR_ENSEMBLE_TOO_MANY_SESSIONS', CODE.TOO_MANY_SESSIONS);
+    }
+    const id = this.freshId();
+    const handle = this.nextHandle++;
+    const host: EndpointHost = {
+      delivered: () => {
+        for (const data of s.endpoint.recv.takeDelivered()) this.events.push({ type: 'upstream-data', session: handle, data });
+      },
+      peerClosed: () => {
+        this.events.push({ type: 'upstream-end', session: handle });
+        this.maybeFinish(s);
+      },
+      sendFinished: () => this.maybeFinish(s),
+      writable: () => this.events.push({ type: 'session-writable', session: handle }),
+      linkFailed: (failed, code) => {
+        this.events.push({ type: 'connection-failed', connId: failed.connId, code });
+        if (this.sessions.get(handle) === s) this.updateIdle(s);
+      },
+      peerAborted: () => this.removeSession(s, 'peer-aborted'),
+      extend: (onLink, requested) => this.extend(s, onLink, requested),
+      idSeen: (seen) => this.idSeen(s, seen),
+    };
+    const s: ServerSession = {
+      handle,
+      currentId: id,
+      previousId: null,
+      endpoint: new StreamEndpoint('server', host, this.maxBufferedPerSession),
+      idleSince: null,
+    };
+    this.sessions.set(handle, s);
+    this.byId.set(bytesToHex(id), s);
+    link.session = s;
+    link.send({ type: 'new-ok', id });
+    s.endpoint.open(link, id, 0, 0);
+    this.events.push({ type: 'session-opened', session: handle });
+  }
+
+  /** Continue (or its Ack) for an id not in the table: 0xF2 if it was closed, else 0xF1. */
+  private refuse(link: ServerLink, id: Uint8Array): void {
+    if (this.closedIds.has(bytesToHex(id))) {
+      return this.failLink(link, 'DUST_ERR_ENSEMBLE_SESSION_CLOSED', CODE.CONNECTION_CLOSED);
+    }
+    this.failLink(link, 'DUST_ERR_ENSEMBLE_UNKNOWN_SESSION', CODE.UNKNOWN_SESSION);
+  }
+
+  /**
+   * Extend on `link` naming `requested`. The answer is a fresh id, except when the client asks with
+   * the previous id because it missed our last Extend OK: then it learns the current one. Anything
+   * else gets 0xF1.
+   */
+  private extend(s: ServerSession, link: ServerLink, requested: Uint8Array): Uint8Array | null {
+    const isCurrent = equalBytes(requested, s.currentId);
+    const isPrevious = s.previousId !== null && equalBytes(requested, s.previousId);
+    if (!isCurrent && !isPrevious) {
+      s.endpoint.fail(link, 'DUST_ERR_ENSEMBLE_UNKNOWN_SESSION', CODE.UNKNOWN_SESSION);
+      return null;
+    }
+    const linkOnCurrent = equalBytes(link.sendId!, s.currentId) || equalBytes(link.recvId!, s.currentId);
+    if (isPrevious) {
+      // A client that knows only the previous id cannot have this connection on the current one.
+      if (linkOnCurrent) return null;
+      return s.currentId;
+    }
+    const fresh = this.freshId();
+    if (s.previousId !== null) this.byId.delete(bytesToHex(s.previousId));
+    s.previousId = s.currentId;
+    s.currentId = fresh;
+    this.byId.set(bytesToHex(fresh), s);
+    return fresh;
+  }
+
+  /** The client used the current id: it knows it, so the previous one need not be found any more. */
+  private idSeen(s: ServerSession, id: Uint8Array): void {
+    if (s.previousId !== null && equalBytes(id, s.currentId)) {
+      this.byId.delete(bytesToHex(s.previousId));
+      s.previousId = null;
+    }
+  }
+
+  private freshId(): Uint8Array {
+    for (;;) {
+      const id = abytes(this.random(ID_BYTES), ID_BYTES, 'random output').slice();
+      const key = bytesToHex(id);
+      if (!this.byId.has(key) && !this.closedIds.has(key)) return id;
+    }
+  }
+
+  private failLink(link: ServerLink, code: LinkFailure, reply: ErrorCode | null): void {
+    const s = link.session;
+    if (s !== undefined && link.phase === 'open') {
+      s.endpoint.fail(link, code, reply);
+      return;
+    }
+    if (link.failure !== null) return;
+    link.failure = code;
+    link.phase = 'failed';
+    link.deadline = null;
+    link.out.truncateToBoundary();
+    if (reply !== null) link.send({ type: 'error', code: reply });
+    this.events.push({ type: 'connection-failed', connId: link.connId, code });
+  }
+
+  private updateIdle(s: ServerSession): void {
+    if (s.endpoint.links.size > 0) s.idleSince = null;
+    else s.idleSince ??= this.now;
+  }
+
+  private maybeFinish(s: ServerSession): void {
+    if (s.endpoint.finished && this.sessions.get(s.handle) === s) this.removeSession(s, 'closed');
+  }
+
+  private removeSession(s: ServerSession, reason: SessionCloseReason): void {
+    if (this.sessions.get(s.handle) !== s) return;
+    this.sessions.delete(s.handle);
+    const ids = s.previousId === null ? [s.currentId] : [s.currentId, s.previousId];
+    for (const id of ids) {
+      const key = bytesToHex(id);
+      this.byId.delete(key);
+      if (reason !== 'idle-timeout' && this.closedMemoryMs > 0) this.rememberClosed(key);
+    }
+    for (const link of [...s.endpoint.links]) {
+      if (reason === 'closed') {
+        s.endpoint.flushOwed(link);
+      } else if (reason === 'aborted') {
+        link.out.truncateToBoundary();
+        link.send({ type: 'error', code: CODE.CONNECTION_CLOSED });
+      }
+      link.phase = 'ended';
+      s.endpoint.drop(link);
+    }
+    // Connections still in their resume handshake for this session will be refused at their Ack.
+    this.events.push({ type: 'session-closed', session: s.handle, reason });
+  }
+
+  private rememberClosed(key: string): void {
+    this.closedIds.delete(key);
+    this.closedIds.set(key, this.now + this.closedMemoryMs);
+    // Bounded: past four times the table size, forget the oldest first.
+    const cap = Math.max(16, 4 * this.maxSessions);
+    while (this.closedIds.size > cap) this.closedIds.delete(this.closedIds.keys().next().value!);
+  }
+}
