@@ -1,0 +1,515 @@
+/**
+ * Reverse Huffman content coding (DECISIONS.md "Shaping"; dust-original.md §4.1), table-driven in
+ * both directions.
+ *
+ * Sender: a Huffman *decoder* run over the uniform stream, bits most significant first; each
+ * completed codeword emits its byte, so byte b appears with probability 2^-len(code(b)). Lookup is
+ * by the next k bits in a multi-level table (root k <= 11 bits; longer codewords continue in
+ * sub-tables of at most 11 bits), never a walk bit by bit. Receiver: a Huffman *encoder*; each byte
+ * becomes its codeword through a 32-bit accumulator and complete octets go out, which is exactly
+ * the sender's input (the code is complete and prefix-free; the last partial octet is held).
+ * Layout and invariants: docs/shaping.md.
+ * @module
+ */
+import { abytes, aint } from '../core/bytes.js';
+import type { ContentCoder, ContentDecoder, ContentEncoder } from './coder.js';
+import { checkCodeTable } from './huffman.js';
+
+/**
+ * Width of the sender's root tables and the most any sub-table indexes: 2^11 entries of 4 bytes,
+ * two root tables, 16 KiB in all, which stays in the L1 cache.
+ */
+const TABLE_BITS = 11;
+
+/**
+ * A growable queue of shaped bytes that encoders write into directly: `buf[start, end)` is ready.
+ * It grows by doubling and is reused, so steady-state pushes allocate nothing.
+ * @internal shared by the encoders of this folder
+ */
+export class ShapedOutput {
+  buf: Uint8Array;
+  start = 0;
+  end = 0;
+
+  constructor(capacity = 1024) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  get available(): number {
+    return this.end - this.start;
+  }
+
+  /** Makes room for `extra` more bytes after `end` and returns the buffer to write into. */
+  reserve(extra: number): Uint8Array {
+    if (this.end + extra <= this.buf.length) return this.buf;
+    const ready = this.end - this.start;
+    const need = ready + extra;
+    if (need * 2 > this.buf.length) {
+      // Grow (at least double) so that compactions stay rare: each one is followed by at least
+      // half a buffer of writes before the next.
+      const bigger = new Uint8Array(Math.max(need * 2, this.buf.length * 2));
+      bigger.set(this.buf.subarray(this.start, this.end));
+      this.buf = bigger;
+    } else {
+      this.buf.copyWithin(0, this.start, this.end);
+    }
+    this.start = 0;
+    this.end = ready;
+    return this.buf;
+  }
+
+  take(n: number): Uint8Array {
+    aint(n, 0, this.available, 'n');
+    const out = this.buf.slice(this.start, this.start + n);
+    this.consumed(n);
+    return out;
+  }
+
+  takeInto(out: Uint8Array, offset: number, n: number): void {
+    abytes(out, undefined, 'out');
+    aint(n, 0, this.available, 'n');
+    aint(offset, 0, out.length - n, 'offset');
+    out.set(this.buf.subarray(this.start, this.start + n), offset);
+    this.consumed(n);
+  }
+
+  /** An independent queue holding the same ready bytes. */
+  copy(): ShapedOutput {
+    const twin = new ShapedOutput(Math.max(1024, this.available));
+    twin.buf.set(this.buf.subarray(this.start, this.end));
+    twin.end = this.available;
+    return twin;
+  }
+
+  private consumed(n: number): void {
+    this.start += n;
+    if (this.start === this.end) this.start = this.end = 0;
+  }
+}
+
+/**
+ * The sender's lookup tables. `entries` is flat: an entry >= 0 is a leaf, `(bits << 8) | byte`:
+ * the byte to emit and how many of this level's bits its codeword still uses. An entry < 0 is a
+ * link, `~((offset << 4) | width)`: consume this level's bits and continue in the sub-table at
+ * `offset`, indexed by the next `width` bits. The root table is at offset 0, `rootBits` wide;
+ * codewords shorter than a table's width fill every entry they prefix.
+ *
+ * `multi` is a second root table for the hot loop, used when at least `rootBits` input bits are
+ * at hand: its leaves give up to three bytes decoded from the same index, `b0 | b1 << 8 | b2 << 16
+ * | count << 24 | bits << 26` (count 1..3, bits = their total length); its links are the links of
+ * the root table.
+ */
+interface DecodeTable {
+  entries: Int32Array;
+  multi: Int32Array;
+  rootBits: number;
+}
+
+function buildDecodeTable(codes: readonly string[]): DecodeTable {
+  const entries: number[] = [];
+  let longest = 0;
+  for (const c of codes) longest = Math.max(longest, c.length);
+  const rootBits = Math.min(longest, TABLE_BITS);
+  // Fills the table for all codewords sharing a prefix of `depth` bits; returns its offset.
+  const fill = (group: number[], depth: number, width: number): number => {
+    const offset = entries.length;
+    for (let k = 0; k < 1 << width; k++) entries.push(0);
+    const deeper = new Map<number, number[]>();
+    for (const b of group) {
+      const rest = codes[b]!.slice(depth);
+      if (rest.length <= width) {
+        const first = parseInt(rest, 2) << (width - rest.length);
+        for (let k = 0; k < 1 << (width - rest.length); k++) {
+          entries[offset + first + k] = (rest.length << 8) | b;
+        }
+      } else {
+        const index = parseInt(rest.slice(0, width), 2);
+        const list = deeper.get(index);
+        if (list) list.push(b);
+        else deeper.set(index, [b]);
+      }
+    }
+    for (const [index, sub] of deeper) {
+      let below = 0;
+      for (const b of sub) below = Math.max(below, codes[b]!.length - depth - width);
+      const subWidth = Math.min(below, TABLE_BITS);
+      const subOffset = fill(sub, depth + width, subWidth);
+      entries[offset + index] = ~((subOffset << 4) | subWidth);
+    }
+    return offset;
+  };
+  fill(codes.map((_, b) => b), 0, rootBits);
+  // A complete prefix code covers every entry with a leaf or a link; a 0 entry (a leaf of length
+  // 0) would mean the table was built from an unchecked code.
+  for (const e of entries) if (e === 0) throw new Error('BUG: decode table has a hole');
+  const mask = (1 << rootBits) - 1;
+  const multi = new Int32Array(1 << rootBits);
+  for (let index = 0; index <= mask; index++) {
+    let used = 0;
+    let count = 0;
+    let packed = 0;
+    while (count < 3) {
+      // The codeword starting `used` bits into the index, if it ends within the index.
+      const e = entries[(index << used) & mask]!;
+      if (e < 0 || (e >>> 8) > rootBits - used) break;
+      packed |= (e & 0xff) << (8 * count);
+      used += e >>> 8;
+      count++;
+    }
+    multi[index] = count === 0 ? entries[index]! : packed | (count << 24) | (used << 26);
+  }
+  return { entries: Int32Array.from(entries), multi, rootBits };
+}
+
+/**
+ * Sender state between pushes. The low `n` bits of `acc` are input not yet used, oldest first
+ * (higher bits are stale). While a codeword longer than the root table is being resolved and the
+ * input runs out, `tab`/`tabBits` name the sub-table reached and `linkBits` the bits it already
+ * consumed. `i` and `o` are the input and output positions during a push.
+ */
+interface ShapeState {
+  acc: number;
+  n: number;
+  tab: number;
+  tabBits: number;
+  linkBits: number;
+  i: number;
+  o: number;
+}
+
+/*
+ * The loops live in their own small functions (sender and receiver alike) so that V8 optimises
+ * each on its own: inlined into `push`, code after a loop that has not run yet keeps
+ * deoptimising the whole method.
+ */
+
+/**
+ * The sender's hot loop, while at least 6 input bytes remain and no codeword is half resolved. It
+ * reads at most 6 bytes per step (a refill of 2 at the root and at each of at most two
+ * sub-tables: 11 + 11 + 10 bits cover 32), keeps 16..31 bits at hand, and emits up to three bytes
+ * per root lookup (three unconditional stores; `o` advances by the real count, so the caller
+ * leaves 2 bytes of slack).
+ */
+function shapeFast(st: ShapeState, input: Uint8Array, table: DecodeTable, out: Uint8Array): void {
+  const t = table.entries;
+  const m = table.multi;
+  const K = table.rootBits;
+  const rootMask = (1 << K) - 1;
+  const fastEnd = input.length - 6;
+  let acc = st.acc;
+  let n = st.n;
+  let i = st.i;
+  let o = st.o;
+  while (i <= fastEnd) {
+    if (n < 16) {
+      acc = (acc << 16) | (input[i]! << 8) | input[i + 1]!;
+      i += 2;
+      n += 16;
+    }
+    let e = m[(acc >>> (n - K)) & rootMask]!;
+    if (e >= 0) {
+      out[o] = e;
+      out[o + 1] = e >>> 8;
+      out[o + 2] = e >>> 16;
+      o += (e >>> 24) & 3;
+      n -= e >>> 26;
+    } else {
+      n -= K;
+      do {
+        const x = ~e;
+        const w = x & 15;
+        if (n < 16) {
+          acc = (acc << 16) | (input[i]! << 8) | input[i + 1]!;
+          i += 2;
+          n += 16;
+        }
+        e = t[(x >>> 4) + ((acc >>> (n - w)) & ((1 << w) - 1))]!;
+        if (e < 0) n -= w;
+      } while (e < 0);
+      out[o++] = e; // the store keeps the low 8 bits: the byte
+      n -= e >>> 8;
+    }
+  }
+  st.acc = acc;
+  st.n = n;
+  st.i = i;
+  st.o = o;
+}
+
+/**
+ * One codeword (or one table level) at a time, taking input a byte at a time and accepting a
+ * codeword only once all its bits have arrived: for the last bytes of an input and to resume a
+ * codeword that a previous push left half resolved. Returns false when the input is exhausted.
+ */
+function shapeStep(st: ShapeState, input: Uint8Array, table: DecodeTable, out: Uint8Array): boolean {
+  let acc = st.acc;
+  let n = st.n;
+  let i = st.i;
+  while (n < 24 && i < input.length) {
+    acc = (acc << 8) | input[i++]!;
+    n += 8;
+  }
+  st.acc = acc;
+  st.i = i;
+  const w = st.tabBits;
+  const mask = (1 << w) - 1;
+  const e = table.entries[st.tab + (n >= w ? (acc >>> (n - w)) & mask : (acc << (w - n)) & mask)]!;
+  if (e >= 0) {
+    const bits = e >>> 8;
+    if (bits > n) return false; // input exhausted (else n >= 24 > bits)
+    out[st.o++] = e;
+    st.n = n - bits;
+    st.tab = 0;
+    st.tabBits = table.rootBits;
+    st.linkBits = 0;
+  } else {
+    if (n < w) return false; // input exhausted
+    st.n = n - w;
+    st.linkBits += w;
+    const x = ~e;
+    st.tab = x >>> 4;
+    st.tabBits = x & 15;
+  }
+  return true;
+}
+
+class ReverseHuffmanEncoder implements ContentEncoder {
+  private readonly table: DecodeTable;
+  private readonly shortest: number;
+  private readonly out: ShapedOutput;
+  private readonly st: ShapeState;
+
+  constructor(table: DecodeTable, shortest: number, out = new ShapedOutput(), st?: ShapeState) {
+    this.table = table;
+    this.shortest = shortest;
+    this.out = out;
+    this.st = st ?? { acc: 0, n: 0, tab: 0, tabBits: table.rootBits, linkBits: 0, i: 0, o: 0 };
+  }
+
+  get available(): number {
+    return this.out.available;
+  }
+
+  get heldBits(): number {
+    return this.st.n + this.st.linkBits;
+  }
+
+  take(n: number): Uint8Array {
+    return this.out.take(n);
+  }
+
+  takeInto(out: Uint8Array, offset: number, n: number): void {
+    this.out.takeInto(out, offset, n);
+  }
+
+  clone(): ContentEncoder {
+    return new ReverseHuffmanEncoder(this.table, this.shortest, this.out.copy(), { ...this.st });
+  }
+
+  push(uniform: Uint8Array): void {
+    abytes(uniform, undefined, 'uniform');
+    if (uniform.length === 0) return;
+    const st = this.st;
+    // Every emitted byte consumes at least `shortest` bits: this bounds the output of this call
+    // (plus 2 bytes of slack for the hot loop's speculative stores).
+    const bound = Math.floor((st.n + st.linkBits + 8 * uniform.length) / this.shortest) + 2;
+    const out = this.out.reserve(bound);
+    st.i = 0;
+    st.o = this.out.end;
+    const fastEnd = uniform.length - 6;
+    for (;;) {
+      if (st.tab === 0 && st.i <= fastEnd) shapeFast(st, uniform, this.table, out);
+      if (!shapeStep(st, uniform, this.table, out)) break;
+    }
+    this.out.end = st.o;
+    // Keep only the held bits, so that clones and later pushes never see stale input.
+    st.acc = st.n === 0 ? 0 : st.acc & (0xffffffff >>> (32 - st.n));
+  }
+}
+
+/** Receiver state between pushes: the low `n` (< 8) bits of `acc` are output bits not yet in an octet. */
+interface BitCarry {
+  acc: number;
+  n: number;
+}
+
+/**
+ * The receiver's pair table: entry `(b0 << 8) | b1` holds the codewords of b0 then b1 joined,
+ * `code | (bits << 24)`, when they total at most 24 bits, else 0 (never a real entry, as every
+ * codeword has at least one bit). 64 Ki entries, 256 KiB, built once per coder.
+ */
+function buildPairTable(codes: Int32Array, lengths: Uint8Array): Int32Array {
+  const pairs = new Int32Array(65536);
+  for (let a = 0; a < 256; a++) {
+    for (let b = 0; b < 256; b++) {
+      const bits = lengths[a]! + lengths[b]!;
+      if (bits <= 24) pairs[(a << 8) | b] = (codes[a]! << lengths[b]!) | codes[b]! | (bits << 24);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Receiver loop for codes of at most 24 bits, two bytes per step through the pair table (a pair
+ * over 24 bits goes one byte at a time). n <= 7 + 24 bits, so at most three octets complete per
+ * step. All three are stored unconditionally and `o` advances by how many are real (n >>> 3),
+ * which avoids an unpredictable branch; a store for an octet not yet complete writes junk that a
+ * later store overwrites (the caller leaves 3 bytes of slack).
+ */
+function unshapePairs(
+  carry: BitCarry,
+  input: Uint8Array,
+  pairs: Int32Array,
+  lengths: Uint8Array,
+  codes: Int32Array,
+  out: Uint8Array,
+): number {
+  let acc = carry.acc;
+  let n = carry.n;
+  let o = 0;
+  const len = input.length;
+  let j = 0;
+  for (; j + 1 < len; j += 2) {
+    const e = pairs[(input[j]! << 8) | input[j + 1]!]!;
+    if (e !== 0) {
+      const l = e >>> 24;
+      acc = (acc << l) | (e & 0xffffff);
+      n += l;
+      out[o] = acc >>> (n - 8);
+      out[o + 1] = acc >>> (n - 16);
+      out[o + 2] = acc >>> (n - 24);
+      o += n >>> 3;
+      n &= 7;
+    } else {
+      for (let k = j; k < j + 2; k++) {
+        const b = input[k]!;
+        const l = lengths[b]!;
+        acc = (acc << l) | codes[b]!;
+        n += l;
+        out[o] = acc >>> (n - 8);
+        out[o + 1] = acc >>> (n - 16);
+        out[o + 2] = acc >>> (n - 24);
+        o += n >>> 3;
+        n &= 7;
+      }
+    }
+  }
+  if (j < len) {
+    const b = input[j]!;
+    const l = lengths[b]!;
+    acc = (acc << l) | codes[b]!;
+    n += l;
+    out[o] = acc >>> (n - 8);
+    out[o + 1] = acc >>> (n - 16);
+    out[o + 2] = acc >>> (n - 24);
+    o += n >>> 3;
+    n &= 7;
+  }
+  carry.acc = acc & ((1 << n) - 1);
+  carry.n = n;
+  return o;
+}
+
+/** Receiver loop for any code (up to 32 bits): codewords over 24 bits go in two parts. */
+function unshapeLong(carry: BitCarry, input: Uint8Array, lengths: Uint8Array, codes: Int32Array, out: Uint8Array): number {
+  let acc = carry.acc;
+  let n = carry.n;
+  let o = 0;
+  const len = input.length;
+  for (let j = 0; j < len; j++) {
+    const b = input[j]!;
+    let l = lengths[b]!;
+    let code = codes[b]!;
+    if (l > 24) {
+      // n + l must stay within the 32-bit accumulator: the top l - 16 bits first.
+      const hi = l - 16;
+      acc = (acc << hi) | (code >>> 16);
+      n += hi;
+      out[o] = acc >>> (n - 8);
+      out[o + 1] = acc >>> (n - 16);
+      o += n >>> 3;
+      n &= 7;
+      l = 16;
+      code &= 0xffff;
+    }
+    acc = (acc << l) | code;
+    n += l;
+    out[o] = acc >>> (n - 8);
+    out[o + 1] = acc >>> (n - 16);
+    out[o + 2] = acc >>> (n - 24);
+    o += n >>> 3;
+    n &= 7;
+  }
+  carry.acc = acc & ((1 << n) - 1);
+  carry.n = n;
+  return o;
+}
+
+/** What every decoder of one coder shares (read-only). */
+interface UnshapeTables {
+  codes: Int32Array;
+  lengths: Uint8Array;
+  longest: number;
+  /** Built on first use; only for codes of at most 24 bits. */
+  pairs: Int32Array | null;
+}
+
+class ReverseHuffmanDecoder implements ContentDecoder {
+  private readonly tables: UnshapeTables;
+  private scratch = new Uint8Array(1024);
+  private readonly carry: BitCarry = { acc: 0, n: 0 };
+
+  constructor(tables: UnshapeTables) {
+    this.tables = tables;
+  }
+
+  push(shaped: Uint8Array): Uint8Array {
+    abytes(shaped, undefined, 'shaped');
+    const { codes, lengths, longest, pairs } = this.tables;
+    // 3 bytes of slack for the speculative stores.
+    const bound = Math.floor((this.carry.n + longest * shaped.length) / 8) + 3;
+    if (this.scratch.length < bound) {
+      this.scratch = new Uint8Array(Math.max(bound, this.scratch.length * 2));
+    }
+    const o =
+      pairs !== null
+        ? unshapePairs(this.carry, shaped, pairs, lengths, codes, this.scratch)
+        : unshapeLong(this.carry, shaped, lengths, codes, this.scratch);
+    return this.scratch.slice(0, o);
+  }
+}
+
+/**
+ * A reverse Huffman content coder for a code table (which must pass `checkCodeTable`).
+ * @param code - 256 codewords, entry b for byte b, most significant bit first
+ * @throws RangeError with `checkCodeTable`'s sentence when the table is not a complete prefix code
+ */
+export function createReverseHuffmanCoder(code: readonly string[]): ContentCoder {
+  const problem = checkCodeTable(code);
+  if (problem !== null) throw new RangeError(`code: ${problem}`);
+  const codes = [...code];
+  const lengths = Uint8Array.from(codes, (c) => c.length);
+  // parseInt gives up to 2^32 - 1; the Int32Array keeps the same 32 bits.
+  const values = Int32Array.from(codes, (c) => parseInt(c, 2));
+  let longest = 0;
+  let shortest = 64;
+  let meanBits = 0;
+  for (const l of lengths) {
+    longest = Math.max(longest, l);
+    shortest = Math.min(shortest, l);
+    meanBits += l * 2 ** -l;
+  }
+  const table = buildDecodeTable(codes);
+  const unshape: UnshapeTables = { codes: values, lengths, longest, pairs: null };
+  const codeLengths = Object.freeze(Array.from(lengths));
+  return Object.freeze({
+    kind: 'reverse-huffman',
+    codeLengths,
+    expansion: 8 / meanBits,
+    createEncoder: (): ContentEncoder => new ReverseHuffmanEncoder(table, shortest),
+    createDecoder: (): ContentDecoder => {
+      if (unshape.pairs === null && longest <= 24) unshape.pairs = buildPairTable(values, lengths);
+      return new ReverseHuffmanDecoder(unshape);
+    },
+  });
+}
