@@ -558,6 +558,7 @@ function restrict(c: Checker, base: Distribution, path: string, q: Quantity): Di
 }
 
 function percent(p: number): string {
+  if (p > 0 && p < 1e-5) return 'less than 0.001%';
   return `${Number((p * 100).toPrecision(3))}%`;
 }
 
