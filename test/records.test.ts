@@ -404,13 +404,15 @@ describe('the 2^32-block keystream limit', () => {
   test('the opener fails the moment a length announces a record past the limit', () => {
     // 64 bytes left: a record of L = 62 ends exactly at the limit; L = 63 would pass it.
     for (const [length, expected] of [[62, 'open'], [63, 'failed']] as const) {
-      const opener = new RecordOpener(keys, LAST_BLOCK);
       const head = Uint8Array.of(0, length);
       // The length's keystream is node's block 2^32-1 (noble refuses to use the last block).
       const wire = createCipheriv('chacha20', keys.encKey, Uint8Array.of(255, 255, 255, 255, ...new Uint8Array(12))).update(head);
-      opener.push(wire);
-      expect(opener.state).toBe(expected);
-      if (expected === 'failed') expect(opener.failure).toBe('DUST_ERR_KEYSTREAM_EXHAUSTED');
+      for (const chunks of [[wire], [wire.subarray(0, 1), wire.subarray(1)]]) {
+        const opener = new RecordOpener(keys, LAST_BLOCK);
+        pushAll(opener, chunks);
+        expect(opener.state).toBe(expected);
+        expect(opener.failure).toBe(expected === 'failed' ? 'DUST_ERR_KEYSTREAM_EXHAUSTED' : null);
+      }
     }
   });
 

@@ -107,22 +107,24 @@ export class RecordOpener {
     const plain = this.#decrypt(beyondLimit ? chunk.subarray(0, room) : chunk);
     let at = 0;
     if (this.#pendingLength > 0) at = this.#completePending(plain, delivered);
+    let recordBytes = 0; // size of the record starting at `at`, once its length is read
     while (this.#failure === null && at < plain.length) {
       const left = plain.length - at;
       if (left < LENGTH_BYTES) break;
-      const recordBytes = this.#recordSize(plain[at]!, plain[at + 1]!, this.#position - left);
+      recordBytes = this.#recordSize(plain[at]!, plain[at + 1]!, this.#position - left);
       if (recordBytes === 0 || left < recordBytes) break;
       // Common case: the whole record is inside this chunk; verify it in place.
       this.#openRecord(plain.subarray(at, at + recordBytes), false, delivered);
       at += recordBytes;
+      recordBytes = 0;
     }
     if (this.#failure !== null) return delivered;
     if (at < plain.length) {
-      this.#pending.set(plain.subarray(at), this.#pendingLength);
-      this.#pendingLength += plain.length - at;
-      if (this.#pendingLength >= LENGTH_BYTES && this.#recordBytes === 0) {
-        this.#recordBytes = this.#recordSize(this.#pending[0]!, this.#pending[1]!, this.#position - this.#pendingLength);
-      }
+      // An incomplete record (its length already checked if 2 bytes are in): keep it for later.
+      if (this.#pendingLength !== 0) throw new Error('BUG: a pending record was left incomplete mid-chunk');
+      this.#pending.set(plain.subarray(at), 0);
+      this.#pendingLength = plain.length - at;
+      this.#recordBytes = recordBytes;
     }
     if (beyondLimit && this.#failure === null) this.#fail('DUST_ERR_KEYSTREAM_EXHAUSTED');
     return delivered;
