@@ -250,6 +250,7 @@ function shapeStep(st: ShapeState, input: Uint8Array, table: DecodeTable, out: U
     n += 8;
   }
   st.acc = acc;
+  st.n = n;
   st.i = i;
   const w = st.tabBits;
   const mask = (1 << w) - 1;
@@ -258,13 +259,13 @@ function shapeStep(st: ShapeState, input: Uint8Array, table: DecodeTable, out: U
     const bits = e >>> 8;
     if (bits > n) return false; // input exhausted (else n >= 24 > bits)
     out[st.o++] = e;
-    st.n = n - bits;
+    st.n -= bits;
     st.tab = 0;
     st.tabBits = table.rootBits;
     st.linkBits = 0;
   } else {
     if (n < w) return false; // input exhausted
-    st.n = n - w;
+    st.n -= w;
     st.linkBits += w;
     const x = ~e;
     st.tab = x >>> 4;
