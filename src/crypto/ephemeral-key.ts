@@ -17,7 +17,7 @@
  * c = 0 and c = 4 need neither x2 nor y1: [4]T = (0, 0) and u(P + (0,0)) = 1/u(P).
  * @module
  */
-import { aint, abytes } from '../core/bytes.js';
+import { abytes } from '../core/bytes.js';
 import type { RandomSource } from '../core/random.js';
 import { _field as F, _representativeOfRatio } from './elligator2.js';
 import { _x25519BaseOnce, x25519PublicKey } from './x25519.js';
@@ -125,7 +125,7 @@ export function dirtyPublicKey(privateKey: Uint8Array): Uint8Array {
 export function generateEphemeralKey(random: RandomSource): EphemeralKey {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const privateKey = abytes(random(32), 32, 'random(32)').slice();
-    const tweak = aint(abytes(random(1), 1, 'random(1)')[0], 0, 255, 'tweak');
+    const tweak = abytes(random(1), 1, 'random(1)')[0]!;
     const [U, W] = dirtyRatio(privateKey);
     const encoded = _representativeOfRatio(U, W, tweak);
     if (encoded !== null) return { privateKey, ...encoded };

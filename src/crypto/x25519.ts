@@ -23,7 +23,8 @@ function base64url(bytes: Uint8Array): string {
  * derives the public key at import), as much as the DH itself, and the same arrays come back: the
  * server's static key on every handshake, an ephemeral key from its generation to its DH. The copy
  * of the bytes is compared on every hit, so an array changed in place is imported again; a WeakMap
- * lets each entry go with its array.
+ * lets each entry go with its array. Until then the entry (a KeyObject and a copy of the bytes)
+ * keeps the secret even if the array is zeroised, as any KeyObject would.
  */
 const imported = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
 
