@@ -129,11 +129,11 @@ export class ClientHandshake {
     this.received.set(chunk.subarray(0, take), this.receivedLength);
     this.receivedLength += take;
     if (this.receivedLength < SERVER_MESSAGE_BYTES) return new Uint8Array(0);
-    this.finish();
-    return this._state === 'done' ? chunk.subarray(take) : new Uint8Array(0);
+    return this.finish() ? chunk.subarray(take) : new Uint8Array(0);
   }
 
-  private finish(): void {
+  /** Checks the server's answer; true when the handshake succeeded. */
+  private finish(): boolean {
     const ephemeral = this.ephemeral;
     if (ephemeral === null) throw new Error('BUG: client handshake finished twice');
     this.ephemeral = null; // the ephemeral private key is not needed any more
@@ -151,24 +151,32 @@ export class ClientHandshake {
       receive: directionKeys(key, 's2c', serverIv),
     };
     this._state = 'done';
+    return true;
   }
 
-  private fail(): void {
+  private fail(): false {
     this._state = 'failed';
     this._failure = 'DUST_ERR_SERVER_MISMATCH';
+    return false;
   }
 }
 
 /**
- * Server side: finds the client's mark in the first 8,240 uniform bytes, then answers. Any input
- * without a valid mark, with a representative that gives no usable key, or seen before (replay)
- * makes the connection a *probe*: the server answers nothing, whatever the input was.
+ * Server side: finds the client's mark in the first 8,240 uniform bytes, then answers at once.
+ * Any input without a valid mark, with a representative that gives no usable key, or seen before
+ * (replay) makes the connection a *probe*: the server answers nothing, whatever the input was.
+ *
+ * The answer does not wait for IV_c: the client's shaper may hold the last bits of IV_c until its
+ * first record pushes them out, and the client cannot send records before the answer. IV_c is
+ * needed only for the keys of the client's records (`keys`, complete once it has arrived).
  */
 export class ServerHandshake {
   private _state: 'reading' | 'authenticated' | 'probe' = 'reading';
   private _probeReason: ServerProbeReason | null = null;
   private _keys: SessionKeys | null = null;
+  private _sendKeys: DirectionKeys | null = null;
   private _serverMessage: Uint8Array | null = null;
+  private sharedKey: Uint8Array | null = null;
   /** Client bytes so far: never more than the longest valid client message. */
   private readonly buffer = new Uint8Array(MAX_CLIENT_MESSAGE);
   private filled = 0;
@@ -200,6 +208,11 @@ export class ServerHandshake {
   get probeReason(): ServerProbeReason | null {
     return this._probeReason;
   }
+  /** Keys for the server's own records: ready as soon as it is authenticated. */
+  get sendKeys(): DirectionKeys | null {
+    return this._sendKeys;
+  }
+  /** Keys of both directions, once IV_c has arrived too. */
   get keys(): SessionKeys | null {
     return this._keys;
   }
@@ -207,41 +220,42 @@ export class ServerHandshake {
   get serverMessage(): Uint8Array | null {
     return this._serverMessage;
   }
-  /** Uniform client bytes held while reading (bounded by the longest client message). */
+  /** Uniform client bytes held (bounded by the longest client message). */
   get bufferedBytes(): number {
-    return this._state === 'reading' ? this.filled : 0;
+    return this._keys === null && this._state !== 'probe' ? this.filled : 0;
   }
 
   /**
-   * Feeds uniform client bytes. Returns the bytes after the client message (the start of its
-   * records) once authenticated; an empty array while reading and for a probe. Never throws on input.
+   * Feeds uniform client bytes. Once the whole client message (IV_c included) is in, returns the
+   * bytes after it — the start of the client's records — and every later chunk unchanged; before
+   * that, and for a probe, an empty array. Never throws on input.
    */
   push(chunk: Uint8Array): Uint8Array {
     abytes(chunk, undefined, 'chunk');
-    if (this._state === 'authenticated') return chunk;
+    if (this._keys !== null) return chunk;
     if (this._state === 'probe') return new Uint8Array(0);
     const take = Math.min(chunk.length, this.buffer.length - this.filled);
     this.buffer.set(chunk.subarray(0, take), this.filled);
     this.filled += take;
-    this.advance();
-    if (this._state !== 'authenticated') return new Uint8Array(0);
+    if (this._state === 'reading' && !this.advance()) return new Uint8Array(0);
     const messageEnd = this.markAt + MARK_BYTES + IV_BYTES;
+    if (this.filled < messageEnd) return new Uint8Array(0);
+    this.completeKeys(this.buffer.slice(messageEnd - IV_BYTES, messageEnd));
     return concatBytes(this.buffer.subarray(messageEnd, this.filled), chunk.subarray(take));
   }
 
-  private advance(): void {
+  /** Moves the search on with what has arrived; true once the client is authenticated. */
+  private advance(): boolean {
     if (this.clientPublic === null) {
-      if (this.filled < REPRESENTATIVE_BYTES) return;
+      if (this.filled < REPRESENTATIVE_BYTES) return false;
       if (!this.prepareMarks()) return this.probe('DUST_ERR_BAD_REPRESENTATIVE');
     }
+    this.markAt = this.searchMark();
     if (this.markAt < 0) {
-      this.markAt = this.searchMark();
-      if (this.markAt < 0) {
-        if (this.searchFrom + MARK_BYTES > MAX_MARK_END) this.probe('DUST_ERR_NO_MARK');
-        return;
-      }
+      if (this.searchFrom + MARK_BYTES > MAX_MARK_END) this.probe('DUST_ERR_NO_MARK');
+      return false;
     }
-    if (this.filled >= this.markAt + MARK_BYTES + IV_BYTES) this.authenticate();
+    return this.authenticate();
   }
 
   /** Decodes X and computes the marks for E-1, E and E+1 (clocks may differ by up to an hour). */
@@ -266,12 +280,10 @@ export class ServerHandshake {
     return -1;
   }
 
-  private authenticate(): void {
+  private authenticate(): boolean {
     const representative = this.buffer.subarray(0, REPRESENTATIVE_BYTES);
     if (this.replayFilter.testAndAdd(representative, this.unixTimeMs)) return this.probe('DUST_ERR_REPLAY');
     const clientPublic = this.clientPublic!;
-    const ivStart = this.markAt + MARK_BYTES;
-    const clientIv = this.buffer.slice(ivStart, ivStart + IV_BYTES);
     const ephemeral = generateEphemeralKey(this.random);
     const dh1 = x25519(ephemeral.privateKey, clientPublic);
     // X decoded to a low-order point: DH1 is zero. No honest client does that; treat it as a probe.
@@ -280,16 +292,22 @@ export class ServerHandshake {
     const code = confirmationCode(key, this.serverId, clientPublic, ephemeral.publicKey);
     const serverIv = this.random(IV_BYTES);
     this._serverMessage = concatBytes(ephemeral.representative, code, serverIv);
-    this._keys = {
-      send: directionKeys(key, 's2c', serverIv),
-      receive: directionKeys(key, 'c2s', clientIv),
-    };
+    this._sendKeys = directionKeys(key, 's2c', serverIv);
+    this.sharedKey = key;
+    this.candidateMarks = [];
     this._state = 'authenticated';
+    return true;
   }
 
-  private probe(reason: ServerProbeReason): void {
+  private completeKeys(clientIv: Uint8Array): void {
+    this._keys = { send: this._sendKeys!, receive: directionKeys(this.sharedKey!, 'c2s', clientIv) };
+    this.sharedKey = null;
+  }
+
+  private probe(reason: ServerProbeReason): false {
     this._state = 'probe';
     this._probeReason = reason;
     this.candidateMarks = [];
+    return false;
   }
 }
