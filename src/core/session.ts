@@ -10,7 +10,7 @@
  * @module
  */
 import type { DustModel, DirectionModel } from '../shaping/model.js';
-import { createContentCoder, type ContentDecoder, type ContentEncoder } from '../shaping/coder.js';
+import { createContentCoder, type ContentCoder, type ContentDecoder, type ContentEncoder, type ContentSpec } from '../shaping/coder.js';
 import { PacketSchedule } from '../shaping/packet-schedule.js';
 import { PrefixChecker } from '../shaping/prefix.js';
 import { ShapingPrng } from '../shaping/prng.js';
@@ -80,6 +80,20 @@ const FIT_LENGTH_STEPS = [0, -1, 1, -2, 2, -3];
 const UNIFORM_SLACK = 8;
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Building a code table costs about half a millisecond, and models are immutable: every session
+ * of a model shares its coders (they are factories; the encoders and decoders hold the state).
+ */
+const coderCache = new WeakMap<ContentSpec, ContentCoder>();
+function coderFor(content: ContentSpec): ContentCoder {
+  let coder = coderCache.get(content);
+  if (coder === undefined) {
+    coder = createContentCoder(content);
+    coderCache.set(content, coder);
+  }
+  return coder;
+}
+
 export class DustSession {
   readonly role: 'client' | 'server';
   /** The sampled connection duration; the client closes the connection when it has passed. */
@@ -132,11 +146,11 @@ export class DustSession {
     const [sendModel, receiveModel] =
       options.role === 'client' ? [model.clientToServer, model.serverToClient] : [model.serverToClient, model.clientToServer];
     this.sendModel = sendModel;
-    const sendCoder = createContentCoder(sendModel.content);
+    const sendCoder = coderFor(sendModel.content);
     this.encoder = sendCoder.createEncoder();
     this.codeLengths = sendCoder.codeLengths;
     this.expansion = sendCoder.expansion;
-    this.decoder = createContentCoder(receiveModel.content).createDecoder();
+    this.decoder = coderFor(receiveModel.content).createDecoder();
     this.prefixOut = sendModel.prefix;
     this.prefixIn = new PrefixChecker(receiveModel.prefix);
 
