@@ -327,8 +327,9 @@ describe('reverse Huffman: encoder API', () => {
     expect(() => encoder.take(-1)).toThrow(RangeError);
     expect(() => encoder.take(1.5)).toThrow(TypeError);
     const out = new Uint8Array(10);
-    expect(() => encoder.takeInto(out, 5, 6)).toThrow(RangeError);
+    expect(() => encoder.takeInto(out, 5, 6)).toThrow('out has room for 5 bytes after offset 5, not 6');
     expect(() => encoder.takeInto(out, 0, 11)).toThrow(RangeError);
+    expect(() => encoder.takeInto(out, 11, 0)).toThrow('offset must be in [0, 10], got 11');
     expect(() => encoder.push('x' as unknown as Uint8Array)).toThrow(TypeError);
     const twin = encoder.clone();
     encoder.takeInto(out, 4, 6);

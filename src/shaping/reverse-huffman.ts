@@ -4,8 +4,9 @@
  *
  * Sender: a Huffman *decoder* run over the uniform stream, bits most significant first; each
  * completed codeword emits its byte, so byte b appears with probability 2^-len(code(b)). Lookup is
- * by the next k bits in a multi-level table (root k <= 11 bits; longer codewords continue in
- * sub-tables of at most 11 bits), never a walk bit by bit. Receiver: a Huffman *encoder*; each byte
+ * by the next k bits in a multi-level table (root k <= 12 bits, whose entries give up to three
+ * bytes at once; longer codewords continue in sub-tables of at most 12 bits), never a walk bit by
+ * bit. Receiver: a Huffman *encoder*; each byte
  * becomes its codeword through a 32-bit accumulator and complete octets go out, which is exactly
  * the sender's input (the code is complete and prefix-free; the last partial octet is held).
  * Layout and invariants: docs/shaping.md.
@@ -16,10 +17,10 @@ import type { ContentCoder, ContentDecoder, ContentEncoder } from './coder.js';
 import { checkCodeTable } from './huffman.js';
 
 /**
- * Width of the sender's root tables and the most any sub-table indexes: 2^11 entries of 4 bytes,
- * two root tables, 16 KiB in all, which stays in the L1 cache.
+ * Width of the sender's root tables and the most any sub-table indexes: 2^12 entries of 4 bytes.
+ * The hot loop reads only the multi-symbol root (16 KiB), which stays in the L1 cache.
  */
-const TABLE_BITS = 11;
+const TABLE_BITS = 12;
 
 /**
  * A growable queue of shaped bytes that encoders write into directly: `buf[start, end)` is ready.
@@ -28,11 +29,14 @@ const TABLE_BITS = 11;
  */
 export class ShapedOutput {
   buf: Uint8Array;
+  /** A DataView of `buf`, for 4-byte stores. */
+  view: DataView;
   start = 0;
   end = 0;
 
   constructor(capacity = 1024) {
     this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
   }
 
   get available(): number {
@@ -50,6 +54,7 @@ export class ShapedOutput {
       const bigger = new Uint8Array(Math.max(need * 2, this.buf.length * 2));
       bigger.set(this.buf.subarray(this.start, this.end));
       this.buf = bigger;
+      this.view = new DataView(bigger.buffer);
     } else {
       this.buf.copyWithin(0, this.start, this.end);
     }
@@ -68,7 +73,10 @@ export class ShapedOutput {
   takeInto(out: Uint8Array, offset: number, n: number): void {
     abytes(out, undefined, 'out');
     aint(n, 0, this.available, 'n');
-    aint(offset, 0, out.length - n, 'offset');
+    aint(offset, 0, out.length, 'offset');
+    if (offset + n > out.length) {
+      throw new RangeError(`out has room for ${out.length - offset} bytes after offset ${offset}, not ${n}`);
+    }
     out.set(this.buf.subarray(this.start, this.start + n), offset);
     this.consumed(n);
   }
@@ -186,16 +194,17 @@ interface ShapeState {
 /**
  * The sender's hot loop, while at least 6 input bytes remain and no codeword is half resolved. It
  * reads at most 6 bytes per step (a refill of 2 at the root and at each of at most two
- * sub-tables: 11 + 11 + 10 bits cover 32), keeps 16..31 bits at hand, and emits up to three bytes
- * per root lookup (three unconditional stores; `o` advances by the real count, so the caller
- * leaves 2 bytes of slack).
+ * sub-tables: 12 + 12 + 8 bits cover 32), keeps 16..31 bits at hand, and emits up to three bytes
+ * per root lookup (one unconditional 4-byte store; `o` advances by the real count, so the caller
+ * leaves 3 bytes of slack).
  */
-function shapeFast(st: ShapeState, input: Uint8Array, table: DecodeTable, out: Uint8Array): void {
+function shapeFast(st: ShapeState, input: Uint8Array, table: DecodeTable, out: Uint8Array, view: DataView): void {
   const t = table.entries;
   const m = table.multi;
   const K = table.rootBits;
   const rootMask = (1 << K) - 1;
   const fastEnd = input.length - 6;
+  if (st.tab !== 0) throw new Error('BUG: hot loop entered inside a codeword');
   let acc = st.acc;
   let n = st.n;
   let i = st.i;
@@ -208,9 +217,8 @@ function shapeFast(st: ShapeState, input: Uint8Array, table: DecodeTable, out: U
     }
     let e = m[(acc >>> (n - K)) & rootMask]!;
     if (e >= 0) {
-      out[o] = e;
-      out[o + 1] = e >>> 8;
-      out[o + 2] = e >>> 16;
+      // One little-endian store puts b0, b1, b2 at o, o+1, o+2 (and junk at o+3).
+      view.setUint32(o, e, true);
       o += (e >>> 24) & 3;
       n -= e >>> 26;
     } else {
@@ -312,15 +320,18 @@ class ReverseHuffmanEncoder implements ContentEncoder {
     if (uniform.length === 0) return;
     const st = this.st;
     // Every emitted byte consumes at least `shortest` bits: this bounds the output of this call
-    // (plus 2 bytes of slack for the hot loop's speculative stores).
-    const bound = Math.floor((st.n + st.linkBits + 8 * uniform.length) / this.shortest) + 2;
+    // (plus 3 bytes of slack for the hot loop's 4-byte stores).
+    const bound = Math.floor((st.n + st.linkBits + 8 * uniform.length) / this.shortest) + 3;
     const out = this.out.reserve(bound);
     st.i = 0;
     st.o = this.out.end;
-    const fastEnd = uniform.length - 6;
-    for (;;) {
-      if (st.tab === 0 && st.i <= fastEnd) shapeFast(st, uniform, this.table, out);
-      if (!shapeStep(st, uniform, this.table, out)) break;
+    // Finish a codeword left half resolved by the last push, then the hot loop, then the tail
+    // (under 6 bytes). Three separate loops: nested in one, the hot loop runs a third slower.
+    let more = true;
+    while (st.tab !== 0 && more) more = shapeStep(st, uniform, this.table, out);
+    if (more) {
+      shapeFast(st, uniform, this.table, out, this.out.view);
+      while (shapeStep(st, uniform, this.table, out));
     }
     this.out.end = st.o;
     // Keep only the held bits, so that clones and later pushes never see stale input.
@@ -353,9 +364,9 @@ function buildPairTable(codes: Int32Array, lengths: Uint8Array): Int32Array {
 /**
  * Receiver loop for codes of at most 24 bits, two bytes per step through the pair table (a pair
  * over 24 bits goes one byte at a time). n <= 7 + 24 bits, so at most three octets complete per
- * step. All three are stored unconditionally and `o` advances by how many are real (n >>> 3),
- * which avoids an unpredictable branch; a store for an octet not yet complete writes junk that a
- * later store overwrites (the caller leaves 3 bytes of slack).
+ * step. One big-endian 4-byte store writes the top of the n pending bits at `o`, and `o` advances
+ * by the complete octets (n >>> 3): no branch on how many there are. The bytes stored past the
+ * complete octets are junk that later stores overwrite (the caller leaves 4 bytes of slack).
  */
 function unshapePairs(
   carry: BitCarry,
@@ -363,7 +374,7 @@ function unshapePairs(
   pairs: Int32Array,
   lengths: Uint8Array,
   codes: Int32Array,
-  out: Uint8Array,
+  view: DataView,
 ): number {
   let acc = carry.acc;
   let n = carry.n;
@@ -376,9 +387,7 @@ function unshapePairs(
       const l = e >>> 24;
       acc = (acc << l) | (e & 0xffffff);
       n += l;
-      out[o] = acc >>> (n - 8);
-      out[o + 1] = acc >>> (n - 16);
-      out[o + 2] = acc >>> (n - 24);
+      view.setUint32(o, acc << (32 - n));
       o += n >>> 3;
       n &= 7;
     } else {
@@ -387,9 +396,7 @@ function unshapePairs(
         const l = lengths[b]!;
         acc = (acc << l) | codes[b]!;
         n += l;
-        out[o] = acc >>> (n - 8);
-        out[o + 1] = acc >>> (n - 16);
-        out[o + 2] = acc >>> (n - 24);
+        view.setUint32(o, acc << (32 - n));
         o += n >>> 3;
         n &= 7;
       }
@@ -400,9 +407,7 @@ function unshapePairs(
     const l = lengths[b]!;
     acc = (acc << l) | codes[b]!;
     n += l;
-    out[o] = acc >>> (n - 8);
-    out[o + 1] = acc >>> (n - 16);
-    out[o + 2] = acc >>> (n - 24);
+    view.setUint32(o, acc << (32 - n));
     o += n >>> 3;
     n &= 7;
   }
@@ -458,6 +463,7 @@ interface UnshapeTables {
 class ReverseHuffmanDecoder implements ContentDecoder {
   private readonly tables: UnshapeTables;
   private scratch = new Uint8Array(1024);
+  private view = new DataView(this.scratch.buffer);
   private readonly carry: BitCarry = { acc: 0, n: 0 };
 
   constructor(tables: UnshapeTables) {
@@ -467,14 +473,15 @@ class ReverseHuffmanDecoder implements ContentDecoder {
   push(shaped: Uint8Array): Uint8Array {
     abytes(shaped, undefined, 'shaped');
     const { codes, lengths, longest, pairs } = this.tables;
-    // 3 bytes of slack for the speculative stores.
-    const bound = Math.floor((this.carry.n + longest * shaped.length) / 8) + 3;
+    // 4 bytes of slack for the speculative stores.
+    const bound = Math.floor((this.carry.n + longest * shaped.length) / 8) + 4;
     if (this.scratch.length < bound) {
       this.scratch = new Uint8Array(Math.max(bound, this.scratch.length * 2));
+      this.view = new DataView(this.scratch.buffer);
     }
     const o =
       pairs !== null
-        ? unshapePairs(this.carry, shaped, pairs, lengths, codes, this.scratch)
+        ? unshapePairs(this.carry, shaped, pairs, lengths, codes, this.view)
         : unshapeLong(this.carry, shaped, lengths, codes, this.scratch);
     return this.scratch.slice(0, o);
   }
