@@ -1,31 +1,70 @@
 /**
- * Command-line front end: parses the subcommand and hands over. No protocol logic lives here.
+ * Command-line front end: picks the subcommand and hands over. No protocol logic lives here.
+ * Usage errors print one line and the usage (exit 2); other errors print one line (exit 1).
  * @module
  */
+import { ENGINE_USAGE, runEngine } from './engine.js';
+import { KEYGEN_USAGE, runKeygen } from './keygen.js';
+import { runSelfTest } from './selftest.js';
+import { UsageError } from './usage-error.js';
+
 export const VERSION = '0.1.0';
 
 const USAGE = `usage: dust <command> [options]
 
 commands:
-  version        print the version
-`;
+  demo      run a client and a server on a built-in model and move a payload through them
+  keygen    make a server key and state file
+  engine    drive one session over stdin/stdout with the command-byte Dust API
+  version   print the version
+
+Run "dust <command> --help" for a command's options.`;
+
+const COMMAND_USAGE: Record<string, string> = { keygen: KEYGEN_USAGE, engine: ENGINE_USAGE };
 
 export async function runCli(argv: string[]): Promise<number> {
-  const [command] = argv;
-  switch (command) {
-    case 'version':
-    case '-version':
-    case '--version':
-      process.stdout.write(`dust ${VERSION}\n`);
-      return 0;
-    case undefined:
-    case 'help':
-    case '-h':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`dust: unknown command "${command}"\n${USAGE}`);
-      return 2;
+  const [command, ...rest] = argv;
+  if (command !== undefined && COMMAND_USAGE[command] && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(COMMAND_USAGE[command] + '\n');
+    return 0;
   }
+  try {
+    switch (command) {
+      case 'version':
+      case '-version':
+      case '--version':
+        process.stdout.write(`dust ${VERSION}\n`);
+        return 0;
+      case 'demo':
+        return await runSelfTest(rest);
+      case 'keygen':
+        return runKeygen(rest);
+      case 'engine':
+        return await runEngine(rest);
+      case 'help':
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE + '\n');
+        return 0;
+      case undefined:
+        process.stderr.write(USAGE + '\n');
+        return 2;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      process.stderr.write(`dust: ${(err as Error).message}\n${(command && COMMAND_USAGE[command]) || USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof Error && (err.name === 'ModelError' || err instanceof RangeError)) {
+      process.stderr.write(`dust: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function isParseArgsError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS');
 }
