@@ -1,13 +1,27 @@
 /**
- * `npm run bench`: runs every benchmark group and prints one table.
- * Groups are listed here in the order of the layers.
+ * `npm run bench`: runs every benchmark group and prints one table, so that every comparison in it
+ * was measured in the same run on the same machine. `npm run bench -- NAME` runs only the groups
+ * whose name contains NAME.
  * @module
  */
+import { curveBench } from './curve.js';
+import { modelsBench } from './models.js';
+import { recordsBench } from './records.js';
+import { sessionBench } from './session.js';
+import { shapingBench } from './shaping.js';
+import { skeinBench } from './skein.js';
 import { formatTable, type BenchRow } from './table.js';
 
 type Group = () => Promise<BenchRow[]> | BenchRow[];
 
-const groups: Array<[string, Group]> = [];
+const groups: Array<[string, Group]> = [
+  ['skein', skeinBench],
+  ['curve', curveBench],
+  ['records', recordsBench],
+  ['models', modelsBench],
+  ['shaping', shapingBench],
+  ['session', sessionBench],
+];
 
 async function main(): Promise<void> {
   const only = process.argv[2];

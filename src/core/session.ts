@@ -72,10 +72,6 @@ export type DustSessionOptions = ClientSessionOptions | ServerSessionOptions;
  */
 type SendPhase = 'announce' | 'wait' | 'flow';
 
-/** Fresh padding tries before a client accepts a handshake packet a few bytes short. */
-const HANDSHAKE_FIT_TRIES = 40;
-/** Padding lengths tried around the binary search's answer, in turn. */
-const FIT_LENGTH_STEPS = [0, -1, 1, -2, 2, -3];
 /** Extra uniform bytes asked for beyond the estimate, so a packet rarely needs a second record. */
 const UNIFORM_SLACK = 8;
 const EMPTY = new Uint8Array(0);
@@ -204,9 +200,9 @@ export class DustSession {
       case 'flow':
         if (this.sendModel.flowPacketsPerSecond === 'on_demand') return this.hasOutputPending() ? 1 : 0;
         if (this.schedule === null) {
-          // The first packet after a side may send goes at once; the schedule starts now.
+          // What a side has to say when it may first send goes at once; the schedule starts now.
           this.schedule = new PacketSchedule(this.sendModel.flowPacketsPerSecond, this.rng, now);
-          return 1 + this.schedule.due(now);
+          return this.planFirstBurst() + this.schedule.due(now);
         }
         return this.schedule.due(now);
     }
@@ -330,13 +326,7 @@ export class DustSession {
         else hi = mid - 1;
       }
       padding = pool.subarray(0, lo);
-      // Near the boundary the shaped length moves in steps of a few bytes; fresh random padding
-      // of about the same length lands on the target exactly most of the time.
-      for (let tries = 0; tries < HANDSHAKE_FIT_TRIES && shapedLength(padding) !== target; tries++) {
-        const length = Math.min(MAX_CLIENT_PADDING, Math.max(0, lo + FIT_LENGTH_STEPS[tries % FIT_LENGTH_STEPS.length]!));
-        const candidate = this.random(length);
-        if (shapedLength(candidate) === target) padding = candidate;
-      }
+      if (shapedLength(padding) !== target) padding = this.fitLastPaddingByte(handshake, pool, lo, target) ?? padding;
     }
     const message = handshake.message(padding);
     this.pushUniform(message);
@@ -344,6 +334,50 @@ export class DustSession {
     const shapedTotal = prefix + this.encoder.available;
     lengths[lengths.length - 1]! -= total - Math.min(total, shapedTotal);
     this.plannedLengths = lengths.filter((length) => length > 0);
+  }
+
+  /**
+   * Near the fit the shaped length moves in steps of one or two bytes as the padding grows; the
+   * value of the last padding byte shifts how the tail's bits fall into codewords. Tries every
+   * value of the last byte for padding lengths around `length`; returns a padding that makes the
+   * shaped message exactly `target` bytes, or null. (The byte chosen is still a single-use value.)
+   */
+  private fitLastPaddingByte(handshake: ClientHandshake, pool: Uint8Array, length: number, target: number): Uint8Array | null {
+    for (const candidate of [length, length + 1, length - 1]) {
+      if (candidate < 1 || candidate > MAX_CLIENT_PADDING) continue;
+      const base = this.encoder.clone();
+      base.push(handshake.head);
+      base.push(pool.subarray(0, candidate - 1));
+      const last = new Uint8Array(1);
+      const start = pool[candidate - 1]!;
+      for (let i = 0; i < 256; i++) {
+        last[0] = (start + i) & 0xff;
+        const probe = base.clone();
+        probe.push(last);
+        probe.push(handshake.tail);
+        if (probe.available === target) {
+          const padding = pool.slice(0, candidate);
+          padding[candidate - 1] = last[0];
+          return padding;
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The packets (at model-sampled lengths) that carry everything already queued for the wire —
+   * the server's answer, with room for the bits the shaper still holds — at least one.
+   */
+  private planFirstBurst(): number {
+    const need = this.prefixOut.length + this.encoder.available + Math.ceil(this.encoder.heldBits / 8) + 1;
+    let total = 0;
+    do {
+      const length = this.sendModel.lengthBytes.sample(this.rng);
+      this.plannedLengths.push(length);
+      total += length;
+    } while (total < need);
+    return this.plannedLengths.length;
   }
 
   private pushClientHandshake(handshake: ClientHandshake, uniform: Uint8Array): Uint8Array {

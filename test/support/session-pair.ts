@@ -5,7 +5,7 @@
 import { systemRandom, type RandomSource } from '../../src/core/random.js';
 import { ReplayFilter } from '../../src/core/replay-filter.js';
 import { serverIdentifier } from '../../src/core/server-id.js';
-import { generateServerIdentity } from '../../src/core/server-keys.js';
+import { generateServerIdentity, type ServerIdentity } from '../../src/core/server-keys.js';
 import { DustSession } from '../../src/core/session.js';
 import type { DustModel } from '../../src/shaping/model.js';
 
@@ -18,9 +18,9 @@ export interface SessionPair {
 
 export function makePair(
   model: DustModel,
-  options: { clientRandom?: RandomSource; serverRandom?: RandomSource; now?: number } = {},
+  options: { clientRandom?: RandomSource; serverRandom?: RandomSource; now?: number; identity?: ServerIdentity } = {},
 ): SessionPair {
-  const identity = generateServerIdentity(systemRandom);
+  const identity = options.identity ?? generateServerIdentity(systemRandom);
   const serverId = serverIdentifier('192.0.2.1', 443);
   const now = options.now ?? 0;
   const client = new DustSession({
