@@ -66,6 +66,8 @@ export interface SimParams {
   tickMs?: number;
   server?: EnsembleServerOptions;
   client?: EnsembleClientOptions;
+  /** Called with both ends when the run stops (for debugging and white-box checks). */
+  inspect?: (client: EnsembleClient, server: EnsembleServer) => void;
 }
 
 interface Flight {
@@ -142,7 +144,7 @@ export function simulate(p: SimParams): SimResult {
   });
   const server = new EnsembleServer({
     random: new Prng(p.seed ^ 0x5a5a5a5a).source(),
-    idleTimeoutMs: 5_000,
+    idleTimeoutMs: 1_500,
     ...p.server,
   });
   const sentC2S = rng.bytes(p.c2sBytes);
@@ -299,7 +301,9 @@ export function simulate(p: SimParams): SimResult {
     drainEvents();
     // Time: the next tick, or straight to the next timer when nothing is moving.
     let next = now + tick;
-    const busy = conns.some((c) => c.attached && !(c.clientGone && c.serverGone)) || conns.some((c) => !c.attached && !c.dead);
+    const busy =
+      client.connectionsWanted() > 0 ||
+      conns.some((c) => (c.attached && !(c.clientGone && c.serverGone)) || (!c.attached && !c.dead));
     if (!busy) {
       const wake = [client.nextWakeup(), server.nextWakeup()].filter((t): t is number => t !== null);
       if (wake.length > 0) next = Math.max(next, Math.min(...wake));
@@ -310,6 +314,7 @@ export function simulate(p: SimParams): SimResult {
     maxReassembly = Math.max(maxReassembly, reassemblyOf(client));
   }
   drainEvents();
+  p.inspect?.(client, server);
 
   // The client's session: the one whose upstream saw its bytes (orphans from lost New OKs see none
   // unless the client had nothing to send; then pick any that saw the end).

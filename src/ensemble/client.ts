@@ -73,7 +73,6 @@ export class EnsembleClient {
   private _state: ClientState = 'connecting';
   private _failure: SessionFailure | null = null;
   private latest: Uint8Array | null = null;
-  private opener: Link | null = null;
   private now = -Infinity;
   private noOpenSince: number | null = null;
 
@@ -93,7 +92,7 @@ export class EnsembleClient {
       sendFinished: () => this.checkFinished(),
       writable: () => this.events.push({ type: 'writable' }),
       linkFailed: (link, code) => this.linkEnded(link, code),
-      peerAborted: () => this.serverEndedSession(),
+      peerAborted: () => this.serverEndedSession(false),
       latestId: () => this.latest!,
       extended: (id) => {
         this.latest = id;
@@ -128,7 +127,7 @@ export class EnsembleClient {
     this.links.set(connId, link);
     if (this._state === 'closed' || this._state === 'failed') link.phase = 'ended';
     else if (this.latest !== null) this.startResume(link);
-    else if (this.opener === null) this.startNew(link);
+    else this.electOpener();
     this.tick();
   }
 
@@ -137,6 +136,8 @@ export class EnsembleClient {
     const link = this.link(connId);
     link.retired = true;
     if (link.phase === 'open') this.endpoint.retire(link);
+    // A New on a connection that is about to end may never be answered: ask on another one too.
+    if (link.phase === 'opening') this.electOpener();
   }
 
   /** The connection ended (closed, reset, or its Dust session failed). */
@@ -146,7 +147,7 @@ export class EnsembleClient {
     this.links.delete(connId);
     this.endpoint.drop(link);
     if (link.phase !== 'failed') link.phase = 'ended';
-    if (this.opener === link) this.electOpener();
+    this.electOpener();
     this.tick();
   }
 
@@ -183,7 +184,7 @@ export class EnsembleClient {
     if (this._state === 'closed' || this._state === 'failed') return 0;
     let usable = 0;
     for (const link of this.links.values()) {
-      if (!link.retired && link.phase !== 'failed' && link.phase !== 'ended') usable++;
+      if (!link.retired && link.phase !== 'failed' && link.phase !== 'ended' && link.phase !== 'orphan') usable++;
     }
     return Math.max(0, this.width - usable);
   }
@@ -192,6 +193,7 @@ export class EnsembleClient {
   connectionState(connId: number): ConnectionState {
     const phase = this.link(connId).phase;
     if (phase === 'opening' || phase === 'resuming' || phase === 'resume-ack') return 'handshaking';
+    if (phase === 'orphan') return 'ended';
     return phase as ConnectionState;
   }
 
@@ -305,7 +307,6 @@ export class EnsembleClient {
     link.send({ type: 'new' });
     link.phase = 'opening';
     link.deadline = this.now + this.handshakeTimeoutMs;
-    this.opener = link;
   }
 
   private startResume(link: Link): void {
@@ -319,16 +320,20 @@ export class EnsembleClient {
     link.deadline = this.now + this.handshakeTimeoutMs;
   }
 
-  /** The New went nowhere: let a waiting connection send New instead. */
+  /**
+   * Before the session exists, exactly one connection that is not retiring should be asking for
+   * it: when none is (the asker died, failed or is retiring), the newest waiting connection sends
+   * New. A retiring asker keeps waiting for its answer; whichever New OK comes first wins, and a
+   * later one names an orphan session, which the client aborts (0xF2) at once.
+   */
   private electOpener(): void {
-    this.opener = null;
     if (this._state !== 'connecting') return;
+    let candidate: Link | null = null;
     for (const link of this.links.values()) {
-      if (link.phase === 'waiting') {
-        this.startNew(link);
-        return;
-      }
+      if (link.phase === 'opening' && !link.retired) return;
+      if (link.phase === 'waiting' && !link.retired) candidate = link;
     }
+    if (candidate !== null) this.startNew(candidate);
   }
 
   private onMessage(link: Link, m: Message): void {
@@ -337,18 +342,27 @@ export class EnsembleClient {
         return this.endpoint.handle(link, m);
       case 'opening':
         if (m.type === 'new-ok') {
+          if (this.latest !== null) return this.abortOrphan(link);
           this.latest = m.id.slice();
-          this.opener = null;
           this._state = 'open';
           this.endpoint.open(link, this.latest, 0, 0);
           this.events.push({ type: 'opened', id: m.id.slice() });
-          for (const other of this.links.values()) if (other.phase === 'waiting') this.startResume(other);
+          for (const other of this.links.values()) {
+            if (other.phase === 'waiting') this.startResume(other);
+            // Its New will create a second session; abort that one when its New OK comes.
+            else if (other.phase === 'opening') other.phase = 'orphan';
+          }
           return;
         }
         if (m.type === 'error' && m.code === CODE.TOO_MANY_SESSIONS) {
           return this.failSession('DUST_ERR_ENSEMBLE_TOO_MANY_SESSIONS', true);
         }
         return this.handshakeError(link, m);
+      case 'orphan':
+        if (m.type === 'new-ok') return this.abortOrphan(link);
+        link.phase = 'ended';
+        link.deadline = null;
+        return;
       case 'resuming':
         if (m.type === 'continue-ok' && sameId(m.id, link.resumeId)) {
           link.phase = 'resume-ack';
@@ -357,7 +371,7 @@ export class EnsembleClient {
         return this.handshakeError(link, m);
       case 'resume-ack':
         if (m.type === 'ack' && sameId(m.id, link.resumeId)) {
-          if (!this.endpoint.peerResumed(m.position)) {
+          if (!this.endpoint.peerResumed(link, m.position)) {
             return this.endpoint.fail(link, 'DUST_ERR_ENSEMBLE_BAD_ACK', CODE.BAD_SEQUENCE);
           }
           return this.endpoint.open(link, link.resumeId!, m.position, link.announcedPos);
@@ -369,26 +383,39 @@ export class EnsembleClient {
     }
   }
 
+  /** A New OK for a session we do not need (another New won): abort it on the server. */
+  private abortOrphan(link: Link): void {
+    link.send({ type: 'error', code: CODE.CONNECTION_CLOSED });
+    link.phase = 'ended';
+    link.deadline = null;
+  }
+
   /** An answer other than OK to New or Continue. */
   private handshakeError(link: Link, m: Message): void {
     if (m.type === 'error' && m.code === CODE.UNKNOWN_SESSION && link.phase !== 'opening') {
       return this.failSession('DUST_ERR_ENSEMBLE_UNKNOWN_SESSION', true);
     }
-    if (m.type === 'error' && m.code === CODE.CONNECTION_CLOSED) return this.serverEndedSession();
+    if (m.type === 'error' && m.code === CODE.CONNECTION_CLOSED) return this.serverEndedSession(link.phase !== 'opening');
     const code: LinkFailure = m.type === 'error' ? 'DUST_ERR_ENSEMBLE_PEER_ERROR' : 'DUST_ERR_ENSEMBLE_UNEXPECTED';
     this.endpoint.fail(link, code, m.type === 'error' ? null : CODE.BAD_SEQUENCE);
   }
 
   /**
-   * The server says the session is closed (0xF2). That is a clean end when we already have its
-   * Close and it acknowledged every byte of ours (only its Close OK went missing); otherwise bytes
-   * may be lost.
+   * The server sent 0xF2. In answer to Continue it means the session was closed cleanly: the server
+   * removes a session only after it got our Close with every byte before it and we confirmed its
+   * Close, so only its Close OK went missing. On an open connection it means the server aborted
+   * the session, which is clean only if both directions were already finished.
    */
-  private serverEndedSession(): void {
+  private serverEndedSession(inAnswerToContinue: boolean): void {
     const send = this.endpoint.send;
-    if (this.endpoint.recv.finished && send.finPos !== null && send.ackedPos === send.finPos) {
-      this._state = 'closed';
-      this.events.push({ type: 'closed' });
+    const clean = inAnswerToContinue
+      ? this.endpoint.recv.finished && send.finPos !== null && send.sentEnd === send.finPos
+      : this.endpoint.finished;
+    if (clean) {
+      if (this._state === 'open') {
+        this._state = 'closed';
+        this.events.push({ type: 'closed' });
+      }
       for (const link of this.links.values()) this.endLink(link);
       return;
     }
@@ -404,7 +431,7 @@ export class EnsembleClient {
 
   private linkEnded(link: Link, code: LinkFailure): void {
     this.events.push({ type: 'connection-failed', connId: link.connId, code });
-    if (this.opener === link) this.electOpener();
+    this.electOpener();
   }
 
   private endLink(link: Link): void {
@@ -417,7 +444,6 @@ export class EnsembleClient {
     if (this._state === 'closed' || this._state === 'failed') return;
     this._state = 'failed';
     this._failure = code;
-    this.opener = null;
     for (const link of this.links.values()) this.endLink(link);
     if (emit) this.events.push({ type: 'error', code });
   }

@@ -98,8 +98,6 @@ export interface EndpointHost {
   peerAborted(link: Link): void;
   /** (Server) the peer asked to Extend with `id`; answer with the connection's new id, or null. */
   extend?(link: Link, id: Uint8Array): Uint8Array | null;
-  /** (Server) a message carrying `id` arrived on an open connection. */
-  idSeen?(id: Uint8Array): void;
   /** (Client) the newest session id known, which Extend and Continue carry. */
   latestId?(): Uint8Array;
   /** (Client) an Extend OK brought `id`. */
@@ -159,8 +157,8 @@ export class StreamEndpoint {
    * with the connection it left, so it all goes out again from there. False for an impossible
    * position (more than was ever sent).
    */
-  peerResumed(position: number): boolean {
-    this.send.lostAll();
+  peerResumed(link: Link, position: number): boolean {
+    this.send.resumedOn(link);
     const result = this.send.ack(position);
     if (result === 'invalid') return false;
     if (result === 'advanced') this.afterAck();
@@ -197,6 +195,7 @@ export class StreamEndpoint {
   /** The driver says `link` ends soon: stop putting data on it, and acknowledge what we have. */
   retire(link: Link): void {
     link.retired = true;
+    this.send.retired(link);
     this.ackForced = true;
   }
 
@@ -248,6 +247,9 @@ export class StreamEndpoint {
         }
         return;
       case 'extend': {
+        // The client asks again on a connection only after our previous Extend OK there arrived,
+        // so from now on its messages here carry that id, even if this Extend names a newer one.
+        if (link.recvPendingId !== null) this.switchToPending(link);
         const newId = this.role === 'server' && this.host.extend ? this.host.extend(link, m.id) : null;
         if (newId === null) {
           if (link.failure === null) this.fail(link, 'DUST_ERR_ENSEMBLE_UNEXPECTED', CODE.BAD_SEQUENCE);
@@ -301,8 +303,8 @@ export class StreamEndpoint {
     if (
       (this.ackForced && recvPos > 0) ||
       (recvPos > this.lastAckSent &&
-        (!(dataAllowed() && this.send.hasPending()) ||
-        recvPos - this.lastAckSent >= ACK_EVERY_BYTES ||
+        (!(dataAllowed() && this.send.hasPending(link)) ||
+          recvPos - this.lastAckSent >= ACK_EVERY_BYTES ||
           this.sentSinceAck >= ACK_AFTER_SENT_BYTES))
     ) {
       push(encodeMessage({ type: 'ack', id, position: recvPos }));
@@ -311,7 +313,7 @@ export class StreamEndpoint {
       this.ackForced = false;
     }
     while (dataAllowed()) {
-      const start = this.send.peekStart();
+      const start = this.send.peekStart(link);
       if (start === null) break;
       const jump = start !== link.sendPos;
       let room = budget - used - DATA_HEADER_BYTES - (jump ? POSITION_MESSAGE_BYTES : 0);
@@ -330,7 +332,7 @@ export class StreamEndpoint {
       link.sendPos = b;
       this.sentSinceAck += b - a;
     }
-    if (this.send.closeReady && !link.retired) {
+    if (!link.retired && this.send.closeReady(link)) {
       const fin = this.send.finPos!;
       if (link.sendPos !== fin) push(encodeMessage({ type: 'position', id, position: fin }));
       link.sendPos = fin;
@@ -370,17 +372,17 @@ export class StreamEndpoint {
 
   /** Is `id` the one the peer must use on `link`? (Server: the first use of a pending id switches.) */
   private checkId(link: Link, id: Uint8Array): boolean {
-    if (equalBytes(id, link.recvId!)) {
-      this.host.idSeen?.(id);
-      return true;
-    }
+    if (equalBytes(id, link.recvId!)) return true;
     if (link.recvPendingId !== null && equalBytes(id, link.recvPendingId)) {
-      link.recvId = link.recvPendingId;
-      link.recvPendingId = null;
-      link.recvSeq = 0;
-      this.host.idSeen?.(id);
+      this.switchToPending(link);
       return true;
     }
     return false;
+  }
+
+  private switchToPending(link: Link): void {
+    link.recvId = link.recvPendingId;
+    link.recvPendingId = null;
+    link.recvSeq = 0;
   }
 }

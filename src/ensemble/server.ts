@@ -18,8 +18,9 @@
  * `abort(session)`.
  *
  * Limits: at most `maxSessions` sessions (New beyond that gets 0xF0), a session with no
- * connection for `idleTimeoutMs` is dropped (its id then gets 0xF1), a closed or aborted
- * session's ids answer 0xF2 for `closedMemoryMs`.
+ * connection for `idleTimeoutMs` is dropped (its id then gets 0xF1), a cleanly closed session's ids
+ * answer 0xF2 for `closedMemoryMs` (so a client that missed our last Close OK learns that it is
+ * done); an aborted session is simply forgotten (0xF1).
  * @module
  */
 import { abytes, aint, bytesToHex, equalBytes } from '../core/bytes.js';
@@ -34,6 +35,11 @@ export const DEFAULT_MAX_SESSIONS = 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** A connection must send New or Continue (+ Ack) within this long (default 30 s). */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS = 30_000;
+/**
+ * Ids one session answers to. A client extends at most once per connection and round trip, so a
+ * Continue naming an id more than a few Extends old cannot happen; 64 leaves a wide margin.
+ */
+export const MAX_SESSION_IDS = 64;
 
 export interface EnsembleServerOptions {
   /** Source of session ids (default: the system CSPRNG). */
@@ -46,7 +52,7 @@ export interface EnsembleServerOptions {
   maxBufferedPerSession?: number;
   /** Time a connection has to send New or Continue + Ack (default 30 s). */
   handshakeTimeoutMs?: number;
-  /** How long a closed session's ids answer 0xF2 instead of 0xF1 (default: idleTimeoutMs). */
+  /** How long a cleanly closed session's ids answer 0xF2 instead of 0xF1 (default: idleTimeoutMs). */
   closedMemoryMs?: number;
 }
 
@@ -63,9 +69,12 @@ export type ServerEvent =
 
 interface ServerSession {
   readonly handle: number;
-  currentId: Uint8Array;
-  /** The id before the last Extend, until the client shows it knows the new one. */
-  previousId: Uint8Array | null;
+  /**
+   * Every id the session answers to, oldest first (the last is current). Extend adds one; a
+   * client may still name an older one in a Continue that crossed our Extend OK, so old ids stay
+   * valid until {@link MAX_SESSION_IDS} newer ones exist.
+   */
+  ids: Uint8Array[];
   readonly endpoint: StreamEndpoint;
   /** Since when the session has had no open connection, or null. */
   idleSince: number | null;
@@ -121,7 +130,7 @@ export class EnsembleServer {
   /** The current id of `session` (it changes with Extend), or null when it is not in the table. */
   sessionId(session: number): Uint8Array | null {
     const s = this.sessions.get(session);
-    return s === undefined ? null : s.currentId.slice();
+    return s === undefined ? null : s.ids[s.ids.length - 1]!.slice();
   }
 
   // ---- connections ----
@@ -286,14 +295,13 @@ export class EnsembleServer {
         }
         const s = link.session!;
         if (this.sessions.get(s.handle) !== s) return this.refuse(link, m.id);
-        if (!s.endpoint.peerResumed(m.position)) return this.failLink(link, 'DUST_ERR_ENSEMBLE_BAD_ACK', CODE.BAD_SEQUENCE);
+        if (!s.endpoint.peerResumed(link, m.position)) return this.failLink(link, 'DUST_ERR_ENSEMBLE_BAD_ACK', CODE.BAD_SEQUENCE);
         const id = link.resumeId!;
         const position = s.endpoint.resumePosition();
         link.send({ type: 'continue-ok', id });
         link.send({ type: 'ack', id, position });
         s.endpoint.open(link, id, m.position, position);
         s.idleSince = null;
-        this.idSeen(s, id);
         return;
       }
       default:
@@ -323,12 +331,10 @@ export class EnsembleServer {
       },
       peerAborted: () => this.removeSession(s, 'peer-aborted'),
       extend: (onLink, requested) => this.extend(s, onLink, requested),
-      idSeen: (seen) => this.idSeen(s, seen),
     };
     const s: ServerSession = {
       handle,
-      currentId: id,
-      previousId: null,
+      ids: [id],
       endpoint: new StreamEndpoint('server', host, this.maxBufferedPerSession),
       idleSince: null,
     };
@@ -349,37 +355,23 @@ export class EnsembleServer {
   }
 
   /**
-   * Extend on `link` naming `requested`. The answer is a fresh id, except when the client asks with
-   * the previous id because it missed our last Extend OK: then it learns the current one. Anything
-   * else gets 0xF1.
+   * Extend on `link` naming `requested` (any id of the session). The answer must differ from the
+   * id the connection uses now, so that the peer's first message with it marks the reset: the
+   * current id when the connection is not on it yet (a client that missed an Extend OK on another
+   * connection learns it this way), else a fresh one. An id the session never had gets 0xF1.
    */
   private extend(s: ServerSession, link: ServerLink, requested: Uint8Array): Uint8Array | null {
-    const isCurrent = equalBytes(requested, s.currentId);
-    const isPrevious = s.previousId !== null && equalBytes(requested, s.previousId);
-    if (!isCurrent && !isPrevious) {
+    if (this.byId.get(bytesToHex(requested)) !== s) {
       s.endpoint.fail(link, 'DUST_ERR_ENSEMBLE_UNKNOWN_SESSION', CODE.UNKNOWN_SESSION);
       return null;
     }
-    const linkOnCurrent = equalBytes(link.sendId!, s.currentId) || equalBytes(link.recvId!, s.currentId);
-    if (isPrevious) {
-      // A client that knows only the previous id cannot have this connection on the current one.
-      if (linkOnCurrent) return null;
-      return s.currentId;
-    }
+    const current = s.ids[s.ids.length - 1]!;
+    if (!equalBytes(link.sendId!, current) && !equalBytes(link.recvId!, current)) return current;
     const fresh = this.freshId();
-    if (s.previousId !== null) this.byId.delete(bytesToHex(s.previousId));
-    s.previousId = s.currentId;
-    s.currentId = fresh;
+    s.ids.push(fresh);
     this.byId.set(bytesToHex(fresh), s);
+    if (s.ids.length > MAX_SESSION_IDS) this.byId.delete(bytesToHex(s.ids.shift()!));
     return fresh;
-  }
-
-  /** The client used the current id: it knows it, so the previous one need not be found any more. */
-  private idSeen(s: ServerSession, id: Uint8Array): void {
-    if (s.previousId !== null && equalBytes(id, s.currentId)) {
-      this.byId.delete(bytesToHex(s.previousId));
-      s.previousId = null;
-    }
   }
 
   private freshId(): Uint8Array {
@@ -417,11 +409,10 @@ export class EnsembleServer {
   private removeSession(s: ServerSession, reason: SessionCloseReason): void {
     if (this.sessions.get(s.handle) !== s) return;
     this.sessions.delete(s.handle);
-    const ids = s.previousId === null ? [s.currentId] : [s.currentId, s.previousId];
-    for (const id of ids) {
+    for (const id of s.ids) {
       const key = bytesToHex(id);
       this.byId.delete(key);
-      if (reason !== 'idle-timeout' && this.closedMemoryMs > 0) this.rememberClosed(key);
+      if (reason === 'closed' && this.closedMemoryMs > 0) this.rememberClosed(key);
     }
     for (const link of [...s.endpoint.links]) {
       if (reason === 'closed') {

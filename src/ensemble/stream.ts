@@ -88,6 +88,12 @@ export class SendStream {
   private _finAcked = false;
   /** The connection (key) that carries our Close and has not failed yet, or null. */
   closeSentOn: object | null = null;
+  /**
+   * The connection the peer last resumed on. Bytes to send again, and the Close, go only there
+   * while it lives: the other connections may be dead without anyone having noticed yet, and
+   * would swallow them again.
+   */
+  private priority: object | null = null;
 
   constructor(window: number = MAX_WINDOW) {
     this.window = aint(window, 1, MAX_WINDOW, 'window');
@@ -135,26 +141,26 @@ export class SendStream {
     if (this._finPos === null) this._finPos = this.buffer.end;
   }
 
-  /** True when some range waits to be sent (new bytes or bytes to send again). */
-  hasPending(): boolean {
-    return !this.resend.empty || this.nextNew < this.buffer.end;
+  /** True when some range waits to be sent on connection `key`. */
+  hasPending(key: object): boolean {
+    return this.peekStart(key) !== null;
   }
 
-  /** Start of the range `take` would return, or null when nothing is pending. */
-  peekStart(): number | null {
-    if (!this.resend.empty) return this.resend.r[0]!;
+  /** Start of the range `take(…, key)` would return, or null when nothing is pending for `key`. */
+  peekStart(key: object): number | null {
+    if (this.mayResend(key)) return this.resend.r[0]!;
     return this.nextNew < this.buffer.end ? this.nextNew : null;
   }
 
   /**
-   * Takes the lowest pending range, at most `maxLength` bytes, and records it as carried by `key`.
-   * Bytes to send again go before new bytes. Returns [start, end) or null.
+   * Takes the lowest range pending for connection `key`, at most `maxLength` bytes, and records
+   * it as carried by `key`. Bytes to send again go before new bytes. Returns [start, end) or null.
    */
   take(maxLength: number, key: object): [number, number] | null {
     if (maxLength < 1) return null;
     let start: number;
     let end: number;
-    if (!this.resend.empty) {
+    if (this.mayResend(key)) {
       start = this.resend.r[0]!;
       end = Math.min(this.resend.r[1]!, start + maxLength);
       this.resend.takeFront(start, end);
@@ -194,8 +200,18 @@ export class SendStream {
     return 'advanced';
   }
 
+  private mayResend(key: object): boolean {
+    return !this.resend.empty && (this.priority === null || this.priority === key);
+  }
+
+  /** Connection `key` will not carry data any more (retiring): it loses its priority. */
+  retired(key: object): void {
+    if (this.priority === key) this.priority = null;
+  }
+
   /** The connection `key` is gone: its unacknowledged ranges (and our Close) must go out again. */
   lost(key: object): void {
+    if (this.priority === key) this.priority = null;
     const list = this.inflight.get(key);
     if (list !== undefined) {
       this.inflight.delete(key);
@@ -206,17 +222,25 @@ export class SendStream {
   }
 
   /**
-   * The peer resumed and told us exactly what it has: whatever is in flight anywhere may be lost
-   * with the connection the peer left, so all of it goes out again (duplicates are harmless).
+   * The peer resumed on connection `key` and told us exactly what it has: whatever is in flight
+   * anywhere may be lost with the connection the peer left, so all of it goes out again, on `key`
+   * (duplicates are harmless).
    */
-  lostAll(): void {
-    for (const key of [...this.inflight.keys()]) this.lost(key);
+  resumedOn(key: object): void {
+    for (const other of [...this.inflight.keys()]) this.lost(other);
     this.closeSentOn = null;
+    this.priority = key;
   }
 
-  /** Our Close may be sent now: the application ended and every byte was sent at least once. */
-  get closeReady(): boolean {
-    return this._finPos !== null && !this._finAcked && this.nextNew === this._finPos && this.closeSentOn === null;
+  /** Our Close may be sent on connection `key` now: the application ended and every byte was sent at least once. */
+  closeReady(key: object): boolean {
+    return (
+      this._finPos !== null &&
+      !this._finAcked &&
+      this.nextNew === this._finPos &&
+      this.closeSentOn === null &&
+      (this.priority === null || this.priority === key)
+    );
   }
 
   /** Close OK from the peer: it has all `finPos` bytes. False when we never sent a Close. */
