@@ -346,3 +346,103 @@ function reassemblyOf(client: EnsembleClient): number {
   // Test-only peek at the receive stream's reassembly list, to check it stays within the window.
   return (client as unknown as { endpoint: { recv: { reassemblyBytes: number } } }).endpoint.recv.reassemblyBytes;
 }
+
+/**
+ * Zero-latency pair for scripted scenarios: `pump` moves plaintext both ways on every live
+ * connection until both sides are quiet; `dropOutput` throws away what one side would send next
+ * (bytes lost in a dying connection).
+ */
+export class Pair {
+  readonly client: EnsembleClient;
+  readonly server: EnsembleServer;
+  now = 0;
+  readonly clientEvents: Array<ReturnType<EnsembleClient['pollEvent']> & object> = [];
+  readonly serverEvents: Array<ReturnType<EnsembleServer['pollEvent']> & object> = [];
+  /** Upstream bytes per server session, as the driver would write them. */
+  readonly upstream = new Map<number, Uint8Array[]>();
+  readonly read: Uint8Array[] = [];
+  readonly live = new Set<number>();
+  private nextConn = 1;
+
+  constructor(client: EnsembleClientOptions = {}, server: EnsembleServerOptions = {}, seed = 1) {
+    this.client = new EnsembleClient(client);
+    this.server = new EnsembleServer({ random: new Prng(seed).source(), ...server });
+  }
+
+  /** Opens a connection on both sides; returns its id. */
+  connect(): number {
+    const id = this.nextConn++;
+    this.server.acceptConnection(id, this.now);
+    this.client.attachConnection(id, this.now);
+    this.live.add(id);
+    return id;
+  }
+
+  /** Both sides see connection `id` end (whatever was in flight is lost). */
+  kill(id: number): void {
+    this.live.delete(id);
+    this.client.connectionClosed(id, this.now);
+    this.server.connectionClosed(id, this.now);
+    this.drain();
+  }
+
+  /** One packet of at most `max` bytes each way on `id`; returns the bytes moved. */
+  step(id: number, max = 1400): number {
+    let moved = 0;
+    const up = this.client.pollSend(id, max);
+    if (up !== null) {
+      moved += up.length;
+      this.server.receive(id, up.slice(), this.now);
+    }
+    const down = this.server.pollSend(id, max);
+    if (down !== null) {
+      moved += down.length;
+      this.client.receive(id, down.slice(), this.now);
+    }
+    this.drain();
+    return moved;
+  }
+
+  /** Steps every live connection until nothing moves (or `rounds` runs out). */
+  pump(max = 1400, rounds = 100_000): void {
+    for (let i = 0; i < rounds; i++) {
+      let moved = 0;
+      for (const id of [...this.live]) moved += this.step(id, max);
+      if (moved === 0) return;
+    }
+    throw new Error('pump did not settle');
+  }
+
+  /** Takes (and loses) what `side` would send next on `id`. */
+  dropOutput(side: 'client' | 'server', id: number, max = 1400): Uint8Array | null {
+    const out = side === 'client' ? this.client.pollSend(id, max) : this.server.pollSend(id, max);
+    return out === null ? null : out.slice();
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    this.client.handleTimeout(this.now);
+    this.server.handleTimeout(this.now);
+    this.drain();
+  }
+
+  /** Collects events, reads the client application side, and records upstream bytes. */
+  drain(): void {
+    for (let e = this.client.pollEvent(); e !== null; e = this.client.pollEvent()) this.clientEvents.push(e);
+    const chunk = this.client.read();
+    if (chunk.length > 0) this.read.push(chunk);
+    for (let e = this.server.pollEvent(); e !== null; e = this.server.pollEvent()) {
+      this.serverEvents.push(e);
+      if (e.type === 'session-opened') this.upstream.set(e.session, []);
+      if (e.type === 'upstream-data') this.upstream.get(e.session)!.push(e.data);
+    }
+  }
+
+  readBytes(): Uint8Array {
+    return concat(this.read);
+  }
+
+  upstreamBytes(session: number): Uint8Array {
+    return concat(this.upstream.get(session) ?? []);
+  }
+}
