@@ -168,6 +168,7 @@ export class StreamEndpoint {
   /** Our receive position, for a resume acknowledgement; counts as an acknowledgement sent. */
   resumePosition(): number {
     this.lastAckSent = Math.max(this.lastAckSent, this.recv.recvPos);
+    this.ackForced = false;
     return this.recv.recvPos;
   }
 
