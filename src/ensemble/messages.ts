@@ -197,11 +197,19 @@ export function writeDataHeader(out: Uint8Array, offset: number, id: Uint8Array,
 }
 
 function writePosition(out: Uint8Array, offset: number, position: number): void {
-  const high = Math.floor(position / TWO_32);
-  const low = position - high * TWO_32;
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(offset, high);
-  view.setUint32(offset + 4, low);
+  writeU32(out, offset, Math.floor(position / TWO_32));
+  writeU32(out, offset + 4, position % TWO_32);
+}
+
+function writeU32(out: Uint8Array, offset: number, value: number): void {
+  out[offset] = value >>> 24;
+  out[offset + 1] = (value >>> 16) & 0xff;
+  out[offset + 2] = (value >>> 8) & 0xff;
+  out[offset + 3] = value & 0xff;
+}
+
+function readU32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 }
 
 /** Stable reasons for a decoder failure. */
@@ -295,14 +303,13 @@ export class MessageDecoder {
     switch (type) {
       case 'ack':
       case 'position': {
-        const view = new DataView(f.buffer, f.byteOffset + ID_BYTES, POSITION_BYTES);
-        const high = view.getUint32(0);
+        const high = readU32(f, ID_BYTES);
         // 2^53 - 1 is the largest exact JS integer: reject anything at or above 2^53.
         if (high >= 2 ** 21) {
           this.fail();
           return null;
         }
-        return { type, id, position: high * TWO_32 + view.getUint32(4) };
+        return { type, id, position: high * TWO_32 + readU32(f, ID_BYTES + 4) };
       }
       case 'data': {
         const length = (f[34]! << 8) | f[35]!;
