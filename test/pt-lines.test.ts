@@ -355,6 +355,18 @@ describe('PtLineWriter', () => {
     }
   });
 
+  test('with TOR_PT_PROXY set, no CMETHOD or CMETHODS DONE before PROXY DONE', () => {
+    const out: string[] = [];
+    const w = new PtLineWriter((s) => out.push(s), { proxyConfigured: true });
+    w.version();
+    expect(() => w.cmethodsDone()).toThrow(/PROXY DONE/);
+    expect(() => w.cmethod('dust', 'socks5', { host: '127.0.0.1', port: 1 })).toThrow(/PROXY DONE/);
+    expect(() => w.cmethodError('dust', 'x')).toThrow(/PROXY DONE/);
+    w.proxyDone();
+    w.cmethodsDone();
+    expect(out).toEqual(['VERSION 1\n', 'PROXY DONE\n', 'CMETHODS DONE\n']);
+  });
+
   test('LOG and STATUS are accepted in every state, even after a fatal error', () => {
     const { out, w } = collect();
     w.log('info', 'before');

@@ -516,14 +516,22 @@ export type PtWriterState = 'start' | 'methods' | 'done' | 'fatal';
  */
 export class PtLineWriter {
   private readonly sink: LineSink;
+  private readonly proxyConfigured: boolean;
   private _state: PtWriterState = 'start';
   private side: 'client' | 'server' | undefined;
   private methodsWritten = 0;
   private proxyAnswered = false;
 
-  constructor(sink: LineSink) {
+  /**
+   * @param sink receives each line with its newline
+   * @param options.proxyConfigured TOR_PT_PROXY is set: then a CMETHOD or CMETHODS DONE before
+   *   `PROXY DONE` throws, since tor terminates a PT that "did not configure the specified
+   *   outgoing proxy" (tor-pt.md §2.2)
+   */
+  constructor(sink: LineSink, options: { proxyConfigured?: boolean } = {}) {
     if (typeof sink !== 'function') throw new TypeError('sink must be a function');
     this.sink = sink;
+    this.proxyConfigured = options.proxyConfigured === true;
   }
 
   /** Where the writer stands in tor's configuration protocol. */
@@ -608,6 +616,9 @@ export class PtLineWriter {
     }
     if (this.side !== undefined && this.side !== side) {
       throw new Error(`PT line ${JSON.stringify(line)} mixes client and server lines`);
+    }
+    if (side === 'client' && this.proxyConfigured && !this.proxyAnswered) {
+      throw new Error(`PT line ${JSON.stringify(line)} before PROXY DONE, but TOR_PT_PROXY is set`);
     }
     this.side = side;
     if (isMethod) this.methodsWritten++;
