@@ -273,6 +273,45 @@ describe('reverse Huffman: exact round trips', () => {
     );
   });
 
+  test('large pushes (shaped in two halves, then spliced) are exact too', () => {
+    // Pushes of 2 KiB and more run two decoding chains, the second starting mid-input on a
+    // guessed codeword boundary; the result must be the sequential one, bit for bit.
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 256, maxLength: 256 }).map((w) => {
+            w[0] = Math.max(w[0]!, 1);
+            return huffmanCodeFromWeights(w);
+          }),
+          fc
+            .tuple(fc.array(fc.nat(), { minLength: 255, maxLength: 255 }), fc.array(fc.nat(), { minLength: 256, maxLength: 256 }))
+            .map(([splits, order]) => randomCode(splits, order)),
+        ),
+        fc.integer({ min: 2000, max: 9000 }),
+        fc.nat(),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (code, length, seed, cuts) => {
+          const input = pseudoRandom(1000 + seed, length);
+          checkRoundTrip(code, input, cuts, cuts);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('a large push whose halves never fall into step is still exact', () => {
+    // With the example code a run of one bits is a run of 11-bit codewords (byte 0xff): the
+    // second half, starting at a byte boundary inside the run, stays out of step with the first
+    // unless their offsets agree modulo 11. Most of these inputs take the fallback path.
+    const code = huffmanCodeFromWeights(exampleWeights());
+    for (let seed = 0; seed < 12; seed++) {
+      const input = concatBytes(pseudoRandom(2000 + seed, 500 + seed * 37), new Uint8Array(6000).fill(0xff));
+      checkRoundTrip(code, input, [], []);
+      // The same encoder after a fallback (no longer splitting) stays exact.
+      checkRoundTrip(code, concatBytes(input, pseudoRandom(3000 + seed, 5000)), [input.length], []);
+    }
+  });
+
   test('32-bit codewords: all-ones and all-zeros input, byte by byte and whole', () => {
     expect(checkCodeTable(COMB_CODE)).toBeNull();
     const ones = new Uint8Array(64).fill(0xff);
@@ -350,6 +389,7 @@ describe('reverse Huffman: encoder API', () => {
     const bad = Array.from({ length: 256 }, (_, b) => b.toString(2).padStart(9, '0'));
     expect(() => createContentCoder({ code: bad })).toThrow('content.code: Kraft sum is 0.5, the code is incomplete');
     expect(() => createContentCoder({ weights: [1] })).toThrow(RangeError);
+    expect(() => createReverseHuffmanCoder(bad)).toThrow('code: Kraft sum is 0.5, the code is incomplete');
   });
 });
 

@@ -191,51 +191,71 @@ interface ShapeState {
  * deoptimising the whole method.
  */
 
+/** Input bytes the hot loop may read in one round (see `shapeFast`). */
+const FAST_ROUND_BYTES = 15;
+
 /**
- * The sender's hot loop, while at least 6 input bytes remain and no codeword is half resolved. It
- * reads at most 6 bytes per step (a refill of 2 at the root and at each of at most two
- * sub-tables: 12 + 12 + 8 bits cover 32), keeps 16..31 bits at hand, and emits up to three bytes
- * per root lookup (one unconditional 4-byte store; `o` advances by the real count, so the caller
- * leaves 3 bytes of slack).
+ * The sender's hot loop, while no codeword is half resolved and the input position is at most
+ * `end` (at least `FAST_ROUND_BYTES` bytes before the end of the input). Each round first tops the bit reader up to 24..31 bits without a branch (k whole bytes
+ * fit; they come through a 3-byte window), then makes two root lookups, each using at most 12
+ * bits. The refill branch this avoids was the loop's main cost: it went one way or the other
+ * with the random input and was mispredicted about a third of the time. Each lookup emits up to
+ * three bytes with one 4-byte store (`o` advances by the real count; the caller leaves 3 bytes of
+ * slack). A link into a sub-table (codewords over 12 bits, rare) refills 2 bytes at a time, at
+ * most twice for 12 + 12 + 8 = 32 bits, and once more to leave 16 bits for the next lookup: a
+ * round reads at most 3 + 2 * 6 = 15 bytes.
  */
-function shapeFast(st: ShapeState, input: Uint8Array, table: DecodeTable, out: Uint8Array, view: DataView): void {
+function shapeFast(
+  st: ShapeState,
+  input: Uint8Array,
+  table: DecodeTable,
+  out: Uint8Array,
+  view: DataView,
+  end: number,
+): void {
   const t = table.entries;
   const m = table.multi;
   const K = table.rootBits;
   const rootMask = (1 << K) - 1;
-  const fastEnd = input.length - 6;
+  if (end > input.length - FAST_ROUND_BYTES) throw new Error('BUG: hot loop would read past the input');
   if (st.tab !== 0) throw new Error('BUG: hot loop entered inside a codeword');
   let acc = st.acc;
   let n = st.n;
   let i = st.i;
   let o = st.o;
-  while (i <= fastEnd) {
-    if (n < 16) {
-      acc = (acc << 16) | (input[i]! << 8) | input[i + 1]!;
-      i += 2;
-      n += 16;
-    }
-    let e = m[(acc >>> (n - K)) & rootMask]!;
-    if (e >= 0) {
-      // One little-endian store puts b0, b1, b2 at o, o+1, o+2 (and junk at o+3).
-      view.setUint32(o, e, true);
-      o += (e >>> 24) & 3;
-      n -= e >>> 26;
-    } else {
-      n -= K;
-      do {
-        const x = ~e;
-        const w = x & 15;
+  while (i <= end) {
+    const s = ((31 - n) >>> 3) << 3;
+    acc = (acc << s) | (((input[i]! << 16) | (input[i + 1]! << 8) | input[i + 2]!) >>> (24 - s));
+    i += s >>> 3;
+    n += s;
+    for (let r = 0; r < 2; r++) {
+      let e = m[(acc >>> (n - K)) & rootMask]!;
+      if (e >= 0) {
+        // One little-endian store puts b0, b1, b2 at o, o+1, o+2 (and junk at o+3).
+        view.setUint32(o, e, true);
+        o += (e >>> 24) & 3;
+        n -= e >>> 26;
+      } else {
+        n -= K;
+        do {
+          const x = ~e;
+          const w = x & 15;
+          if (n < 16) {
+            acc = (acc << 16) | (input[i]! << 8) | input[i + 1]!;
+            i += 2;
+            n += 16;
+          }
+          e = t[(x >>> 4) + ((acc >>> (n - w)) & ((1 << w) - 1))]!;
+          if (e < 0) n -= w;
+        } while (e < 0);
+        out[o++] = e; // the store keeps the low 8 bits: the byte
+        n -= e >>> 8;
         if (n < 16) {
           acc = (acc << 16) | (input[i]! << 8) | input[i + 1]!;
           i += 2;
           n += 16;
         }
-        e = t[(x >>> 4) + ((acc >>> (n - w)) & ((1 << w) - 1))]!;
-        if (e < 0) n -= w;
-      } while (e < 0);
-      out[o++] = e; // the store keeps the low 8 bits: the byte
-      n -= e >>> 8;
+      }
     }
   }
   st.acc = acc;
@@ -282,11 +302,124 @@ function shapeStep(st: ShapeState, input: Uint8Array, table: DecodeTable, out: U
   return true;
 }
 
+/** Finishes one codeword with `shapeStep`; only where enough input is known to follow. */
+function completeCodeword(st: ShapeState, input: Uint8Array, table: DecodeTable, out: Uint8Array): void {
+  do {
+    if (!shapeStep(st, input, table, out)) throw new Error('BUG: input ran out inside the hot region');
+  } while (st.tab !== 0);
+}
+
+/** Pushes with at least this many bytes for the hot loop are shaped as two halves at once. */
+const SPLIT_MIN_BYTES = 2048;
+
+/** How many round starts of the second half are remembered for the resynchronisation. */
+const SYNC_RECORDS = 256;
+
+/** Where the second half started its rounds: bit positions in the push's input, output offsets. */
+interface SyncRecords {
+  pos: Float64Array;
+  out: Int32Array;
+  count: number;
+}
+
+/**
+ * Two halves of one input at once (see `ReverseHuffmanEncoder.pushSplit`): `a` continues the
+ * stream up to byte `mid`, `b` starts afresh at `mid` (guessing that a codeword starts there) and
+ * writes to `side`. One lookup depends on the bits the previous one consumed, so a single chain
+ * waits for each table load; two independent chains in one loop overlap those waits. The loop is
+ * `shapeFast`'s, twice, and it leaves to `completeCodeword` any codeword longer than the root
+ * table. It stops when either half reaches its end; `b` records where its first rounds started.
+ */
+function shapeSplit(
+  a: ShapeState,
+  b: ShapeState,
+  input: Uint8Array,
+  table: DecodeTable,
+  out: Uint8Array,
+  view: DataView,
+  side: Uint8Array,
+  sideView: DataView,
+  mid: number,
+  end: number,
+  rec: SyncRecords,
+): void {
+  const m = table.multi;
+  const K = table.rootBits;
+  const rootMask = (1 << K) - 1;
+  const recPos = rec.pos;
+  const recOut = rec.out;
+  const M = recPos.length;
+  for (;;) {
+    let accA = a.acc;
+    let nA = a.n;
+    let iA = a.i;
+    let oA = a.o;
+    let accB = b.acc;
+    let nB = b.n;
+    let iB = b.i;
+    let oB = b.o;
+    let rc = rec.count;
+    let eA = 0;
+    let eB = 0;
+    while (iA < mid && iB <= end) {
+      let s = ((31 - nA) >>> 3) << 3;
+      accA = (accA << s) | (((input[iA]! << 16) | (input[iA + 1]! << 8) | input[iA + 2]!) >>> (24 - s));
+      iA += s >>> 3;
+      nA += s;
+      s = ((31 - nB) >>> 3) << 3;
+      accB = (accB << s) | (((input[iB]! << 16) | (input[iB + 1]! << 8) | input[iB + 2]!) >>> (24 - s));
+      iB += s >>> 3;
+      nB += s;
+      if (rc < M) {
+        recPos[rc] = 8 * iB - nB;
+        recOut[rc] = oB;
+        rc++;
+      }
+      eA = m[(accA >>> (nA - K)) & rootMask]!;
+      eB = m[(accB >>> (nB - K)) & rootMask]!;
+      if ((eA | eB) < 0) break;
+      view.setUint32(oA, eA, true);
+      oA += (eA >>> 24) & 3;
+      nA -= eA >>> 26;
+      sideView.setUint32(oB, eB, true);
+      oB += (eB >>> 24) & 3;
+      nB -= eB >>> 26;
+      eA = m[(accA >>> (nA - K)) & rootMask]!;
+      eB = m[(accB >>> (nB - K)) & rootMask]!;
+      if ((eA | eB) < 0) break;
+      view.setUint32(oA, eA, true);
+      oA += (eA >>> 24) & 3;
+      nA -= eA >>> 26;
+      sideView.setUint32(oB, eB, true);
+      oB += (eB >>> 24) & 3;
+      nB -= eB >>> 26;
+    }
+    a.acc = accA;
+    a.n = nA;
+    a.i = iA;
+    a.o = oA;
+    b.acc = accB;
+    b.n = nB;
+    b.i = iB;
+    b.o = oB;
+    rec.count = rc;
+    if ((eA | eB) >= 0) return; // a half reached its end
+    if (eA < 0) completeCodeword(a, input, table, out);
+    if (eB < 0) completeCodeword(b, input, table, side);
+  }
+}
+
 class ReverseHuffmanEncoder implements ContentEncoder {
   private readonly table: DecodeTable;
   private readonly shortest: number;
   private readonly out: ShapedOutput;
   private readonly st: ShapeState;
+  /** Whether large pushes are shaped in two halves (cleared after a failed resynchronisation). */
+  private split = true;
+  // Scratch for the second half of a split push, allocated on first use.
+  private side: Uint8Array = new Uint8Array(0);
+  private sideView = new DataView(this.side.buffer);
+  private sync: SyncRecords | null = null;
 
   constructor(table: DecodeTable, shortest: number, out = new ShapedOutput(), st?: ShapeState) {
     this.table = table;
@@ -312,7 +445,9 @@ class ReverseHuffmanEncoder implements ContentEncoder {
   }
 
   clone(): ContentEncoder {
-    return new ReverseHuffmanEncoder(this.table, this.shortest, this.out.copy(), { ...this.st });
+    const twin = new ReverseHuffmanEncoder(this.table, this.shortest, this.out.copy(), { ...this.st });
+    twin.split = this.split;
+    return twin;
   }
 
   push(uniform: Uint8Array): void {
@@ -326,16 +461,70 @@ class ReverseHuffmanEncoder implements ContentEncoder {
     st.i = 0;
     st.o = this.out.end;
     // Finish a codeword left half resolved by the last push, then the hot loop, then the tail
-    // (under 6 bytes). Three separate loops: nested in one, the hot loop runs a third slower.
+    // (under 15 bytes). Three separate loops: nested in one, the hot loop ran a third slower.
     let more = true;
     while (st.tab !== 0 && more) more = shapeStep(st, uniform, this.table, out);
     if (more) {
-      shapeFast(st, uniform, this.table, out, this.out.view);
+      const end = uniform.length - FAST_ROUND_BYTES;
+      if (this.split && end - st.i >= SPLIT_MIN_BYTES) this.pushSplit(uniform, out, end);
+      else shapeFast(st, uniform, this.table, out, this.out.view, end);
       while (shapeStep(st, uniform, this.table, out));
     }
     this.out.end = st.o;
     // Keep only the held bits, so that clones and later pushes never see stale input.
     st.acc = st.n === 0 ? 0 : st.acc & (0xffffffff >>> (32 - st.n));
+  }
+
+  /**
+   * The hot region of a large push, `[st.i, end]`, in two halves at once. The second half starts
+   * at byte `mid` as if a codeword began there, which is a guess. Its output counts only from a
+   * point where the first half, continued one codeword at a time past `mid`, starts a codeword
+   * at a bit position where the second half started a round. From a codeword boundary the rest
+   * decodes the same whichever way it was reached, so the result is exactly the sequential one.
+   * Huffman codes regain step after a few codewords (they are self-synchronising), so that
+   * point comes soon. If it does not come within the recorded rounds, the second half's work is
+   * dropped and the first half carries on alone; the encoder then stops splitting, as that code
+   * may never resynchronise.
+   */
+  private pushSplit(uniform: Uint8Array, out: Uint8Array, end: number): void {
+    const st = this.st;
+    const table = this.table;
+    const view = this.out.view;
+    const mid = st.i + ((end - st.i) >>> 1);
+    const sideBound = Math.floor((8 * (uniform.length - mid)) / this.shortest) + 3;
+    if (this.side.length < sideBound) {
+      this.side = new Uint8Array(Math.max(sideBound, this.side.length * 2));
+      this.sideView = new DataView(this.side.buffer);
+    }
+    const side = this.side;
+    const rec = (this.sync ??= { pos: new Float64Array(SYNC_RECORDS), out: new Int32Array(SYNC_RECORDS), count: 0 });
+    rec.count = 0;
+    const b: ShapeState = { acc: 0, n: 0, tab: 0, tabBits: table.rootBits, linkBits: 0, i: mid, o: 0 };
+    shapeSplit(st, b, uniform, table, out, view, side, this.sideView, mid, end, rec);
+    // Whichever half stopped early catches up alone.
+    if (st.i < mid) shapeFast(st, uniform, table, out, view, mid - 1);
+    if (b.i <= end) shapeFast(b, uniform, table, side, this.sideView, end);
+    // Resynchronise: the first half goes on a codeword at a time until it starts one where the
+    // second half started a round.
+    const { pos, out: recOut, count } = rec;
+    let k = 0;
+    for (;;) {
+      const at = 8 * st.i - st.n;
+      while (k < count && pos[k]! < at) k++;
+      if (k === count) break;
+      if (pos[k] === at) {
+        const from = recOut[k]!;
+        out.set(side.subarray(from, b.o), st.o);
+        st.o += b.o - from;
+        st.acc = b.acc;
+        st.n = b.n;
+        st.i = b.i;
+        return;
+      }
+      completeCodeword(st, uniform, table, out);
+    }
+    this.split = false;
+    shapeFast(st, uniform, table, out, view, end);
   }
 }
 
