@@ -306,6 +306,11 @@ describe('validation errors name the file, the JSON path and the problem', () =>
     expect(errorOf(() => loadModelFromText('', SRC)).message).toBe(`${SRC}: $: is not valid JSON: Unexpected end of JSON input`);
   });
 
+  test('a leading byte order mark is ignored', () => {
+    const m = loadModelFromText('\ufeff' + JSON.stringify(good()), SRC);
+    expect(modelDigest(m)).toBe(modelDigest(parseModel(good(), SRC)));
+  });
+
   test('a "__proto__" key is just an unknown key', () => {
     const text = JSON.stringify(good()).replace('{', '{"__proto__": {"format": "x"},');
     expect(errorOf(() => loadModelFromText(text, SRC)).message).toBe(

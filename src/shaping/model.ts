@@ -161,11 +161,13 @@ export function loadModelFromText(text: string, sourceName: string): DustModel {
   if (text.length > MAX_MODEL_TEXT_CHARS) {
     throw new ModelError(sourceName, '$', `the file is too large (${text.length} characters, at most ${MAX_MODEL_TEXT_CHARS})`);
   }
+  // Some editors save a byte order mark, which JSON.parse refuses; it carries no meaning here.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(body);
   } catch (err) {
-    throw new ModelError(sourceName, '$', `is not valid JSON: ${describeJsonError(err, text)}`);
+    throw new ModelError(sourceName, '$', `is not valid JSON: ${describeJsonError(err, body)}`);
   }
   return parseModel(value, sourceName);
 }
