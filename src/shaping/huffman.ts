@@ -86,7 +86,9 @@ export function canonicalCode(lengths: readonly number[]): string[] {
   for (let b = 0; b < 256; b++) {
     const l = lengths[b];
     if (typeof l !== 'number' || !Number.isInteger(l) || l < 1 || l > MAX_TABLE_CODE_LENGTH) {
-      throw new RangeError(`lengths[${b}] must be an integer in [1, ${MAX_TABLE_CODE_LENGTH}], got ${String(l)}`);
+      throw new RangeError(
+        `lengths[${b}] must be an integer in [1, ${MAX_TABLE_CODE_LENGTH}], got ${String(l)}`,
+      );
     }
     kraft += 2 ** (MAX_TABLE_CODE_LENGTH - l);
   }

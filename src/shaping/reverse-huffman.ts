@@ -3,13 +3,13 @@
  * both directions.
  *
  * Sender: a Huffman *decoder* run over the uniform stream, bits most significant first; each
- * completed codeword emits its byte, so byte b appears with probability 2^-len(code(b)). Lookup is
- * by the next k bits in a multi-level table (root k <= 12 bits, whose entries give up to three
- * bytes at once; longer codewords continue in sub-tables of at most 12 bits), never a walk bit by
- * bit. Receiver: a Huffman *encoder*; each byte
- * becomes its codeword through a 32-bit accumulator and complete octets go out, which is exactly
- * the sender's input (the code is complete and prefix-free; the last partial octet is held).
- * Layout and invariants: docs/shaping.md.
+ * completed codeword emits its byte, so byte b appears with probability 2^-len(code(b)). Lookup
+ * is by the next k bits in a multi-level table (root k <= 12 bits, whose entries give up to three
+ * bytes at once; longer codewords continue in sub-tables of at most 12 bits), never a walk bit
+ * by bit; large pushes run two decoding chains at once. Receiver: a Huffman *encoder*; each byte
+ * (two at a time through a pair table) becomes its codeword through a 32-bit accumulator and
+ * complete octets go out, which is exactly the sender's input (the code is complete and
+ * prefix-free; the last partial octet is held). Layout and invariants: docs/shaping.md.
  * @module
  */
 import { abytes, aint } from '../core/bytes.js';
@@ -196,14 +196,14 @@ const FAST_ROUND_BYTES = 15;
 
 /**
  * The sender's hot loop, while no codeword is half resolved and the input position is at most
- * `end` (at least `FAST_ROUND_BYTES` bytes before the end of the input). Each round first tops the bit reader up to 24..31 bits without a branch (k whole bytes
- * fit; they come through a 3-byte window), then makes two root lookups, each using at most 12
- * bits. The refill branch this avoids was the loop's main cost: it went one way or the other
- * with the random input and was mispredicted about a third of the time. Each lookup emits up to
- * three bytes with one 4-byte store (`o` advances by the real count; the caller leaves 3 bytes of
- * slack). A link into a sub-table (codewords over 12 bits, rare) refills 2 bytes at a time, at
- * most twice for 12 + 12 + 8 = 32 bits, and once more to leave 16 bits for the next lookup: a
- * round reads at most 3 + 2 * 6 = 15 bytes.
+ * `end` (at least `FAST_ROUND_BYTES` before the end of the input). Each round first tops the bit
+ * reader up to 24..31 bits without a branch (k whole bytes fit; they come through a 3-byte
+ * window), then makes two root lookups, each using at most 12 bits. A conditional refill would
+ * follow the random input and often be mispredicted; doing without it made the loop about 12%
+ * faster. Each lookup emits up to three bytes with one 4-byte store (`o` advances by the real
+ * count; the caller leaves 3 bytes of slack). A link into a sub-table (codewords over 12 bits,
+ * rare) refills 2 bytes at a time, at most twice for 12 + 12 + 8 = 32 bits, and once more to
+ * leave 16 bits for the next lookup: a round reads at most 3 + 2 * 6 = 15 bytes.
  */
 function shapeFast(
   st: ShapeState,
@@ -497,7 +497,11 @@ class ReverseHuffmanEncoder implements ContentEncoder {
       this.sideView = new DataView(this.side.buffer);
     }
     const side = this.side;
-    const rec = (this.sync ??= { pos: new Float64Array(SYNC_RECORDS), out: new Int32Array(SYNC_RECORDS), count: 0 });
+    const rec = (this.sync ??= {
+      pos: new Float64Array(SYNC_RECORDS),
+      out: new Int32Array(SYNC_RECORDS),
+      count: 0,
+    });
     rec.count = 0;
     const b: ShapeState = { acc: 0, n: 0, tab: 0, tabBits: table.rootBits, linkBits: 0, i: mid, o: 0 };
     shapeSplit(st, b, uniform, table, out, view, side, this.sideView, mid, end, rec);
@@ -606,7 +610,13 @@ function unshapePairs(
 }
 
 /** Receiver loop for any code (up to 32 bits): codewords over 24 bits go in two parts. */
-function unshapeLong(carry: BitCarry, input: Uint8Array, lengths: Uint8Array, codes: Int32Array, out: Uint8Array): number {
+function unshapeLong(
+  carry: BitCarry,
+  input: Uint8Array,
+  lengths: Uint8Array,
+  codes: Int32Array,
+  out: Uint8Array,
+): number {
   let acc = carry.acc;
   let n = carry.n;
   let o = 0;
