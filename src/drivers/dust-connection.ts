@@ -1,0 +1,218 @@
+/**
+ * Drives one DustSession over one TCP socket (quinn's `drive_timer` / `drive_transmit`): the only
+ * place where a session meets a clock, a timer and a socket.
+ *
+ * - Sending: one timer armed at `session.nextWakeup()`; when it fires, `packetCount(now)`, then for
+ *   each packet `encodedReady()` and `getEncoded()` into `socket.write`. Plaintext is pulled from the
+ *   upper layer (`PlaintextPeer.pull`) only when the session's own queue runs low, so memory stays
+ *   bounded. If the socket's send buffer is full, due packets are skipped, not queued: the traffic
+ *   then depends on the network (as any TCP sender's does), never on the data.
+ * - Receiving: socket bytes go into `putEncoded`; decoded plaintext goes up through
+ *   `PlaintextPeer.deliver`, which returns false to ask for a pause (the socket stops reading until
+ *   `resumeReading()`).
+ * - Ending: the client ends the connection when the model's duration has passed. A server that has
+ *   not authenticated its peer by the server's fixed delay after the connection began — a probe,
+ *   garbage, silence, or a close from the peer — closes then and not before, whatever the peer sent
+ *   (DECISIONS.md "Handshake"); its sockets must be made with `allowHalfOpen: true` so that Node does
+ *   not answer a peer's FIN at once. A session that fails later keeps sending shaped padding and
+ *   closes one delay after the failure.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { DustSession } from '../core/session.js';
+
+/** The layer above one connection (Ensemble, or a plain stream in tests). */
+export interface PlaintextPeer {
+  /** Up to `maxBytes` plaintext to send now, or null when there is none. */
+  pull(maxBytes: number): Uint8Array | null;
+  /** Decoded plaintext from the peer; return false to pause reading until resumeReading(). */
+  deliver(data: Uint8Array): boolean;
+  /** The session completed its handshake. */
+  opened?(): void;
+  /** The connection is gone (after this, nothing more is pulled or delivered). */
+  closed?(reason: CloseReason): void;
+}
+
+export type CloseReason =
+  | 'duration' // the client's sampled duration ran out
+  | 'probe-delay' // a server closed a probe (or a failed session) after its fixed delay
+  | 'peer-closed' // the peer ended the connection
+  | 'error' // a socket error
+  | 'local'; // close() was called
+
+export interface DustConnectionOptions {
+  /** Monotonic clock in ms (default performance.now). */
+  clock?: () => number;
+  /** Server: how long to keep reading a probe (or a failed session) before closing, in ms. */
+  probeCloseDelayMs?: number;
+  /** Refill the session's plaintext queue when it falls below this many bytes. */
+  plaintextLowWater?: number;
+  /** Skip due packets while the socket has more than this many bytes waiting to be sent. */
+  socketHighWater?: number;
+}
+
+const DEFAULT_LOW_WATER = 256 * 1024;
+const DEFAULT_PROBE_CLOSE_DELAY_MS = 60_000;
+const DEFAULT_HIGH_WATER = 1024 * 1024;
+/** setTimeout's largest delay; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class DustConnection {
+  private timer: NodeJS.Timeout | null = null;
+  private endTimer: NodeJS.Timeout | null = null;
+  private finished = false;
+  private opened = false;
+  private readingPaused = false;
+  private failedAfterOpen = false;
+  private readonly clock: () => number;
+  private readonly lowWater: number;
+  private readonly highWater: number;
+
+  constructor(
+    readonly session: DustSession,
+    readonly socket: Socket,
+    private readonly peer: PlaintextPeer,
+    private readonly options: DustConnectionOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => performance.now());
+    this.lowWater = options.plaintextLowWater ?? DEFAULT_LOW_WATER;
+    this.highWater = options.socketHighWater ?? DEFAULT_HIGH_WATER;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.pump());
+    socket.on('end', () => this.onPeerEnd());
+    socket.on('close', () => this.finish('peer-closed'));
+    socket.on('error', () => this.finish('error'));
+    if (session.role === 'client') this.armEnd(session.durationMs, 'duration');
+    else this.armEnd(this.probeDelay, 'probe-delay');
+    this.pump();
+  }
+
+  /** True once the session's handshake completed. */
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
+  /** The upper layer has new plaintext: send at once if the flow allows it. */
+  notifyWritable(): void {
+    if (!this.finished) this.pump();
+  }
+
+  /** The upper layer can take data again after deliver() returned false. */
+  resumeReading(): void {
+    if (this.finished || !this.readingPaused) return;
+    this.readingPaused = false;
+    this.flushDecoded();
+    if (!this.readingPaused) this.socket.resume();
+  }
+
+  /** Closes the connection now. */
+  close(): void {
+    this.finish('local');
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.finished) return;
+    const session = this.session;
+    session.putEncoded(chunk);
+    if (session.silent) return; // a probe: read and discard until the fixed delay has passed
+    if (session.state === 'failed' && this.opened && !this.failedAfterOpen) {
+      this.failedAfterOpen = true;
+      if (session.role === 'server') this.armEnd(this.probeDelay, 'probe-delay');
+    }
+    if (!this.opened && session.state === 'open') {
+      this.opened = true;
+      this.peer.opened?.();
+    }
+    this.flushDecoded();
+    this.pump();
+  }
+
+  private flushDecoded(): void {
+    const session = this.session;
+    while (!this.readingPaused && session.decodedReady() > 0) {
+      if (!this.peer.deliver(session.getDecoded(session.decodedReady()))) {
+        this.readingPaused = true;
+        this.socket.pause();
+      }
+    }
+  }
+
+  private onPeerEnd(): void {
+    this.session.endOfInput();
+    // A server gives an unauthenticated peer no reaction to its close either: it closes at its
+    // fixed time. Everyone else closes when the peer does.
+    if (this.session.role === 'server' && !this.opened) return;
+    this.finish('peer-closed');
+  }
+
+  /** Sends every packet that is due, then arms the timer for the next one. */
+  private pump(): void {
+    if (this.finished) return;
+    const session = this.session;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (session.silent) return;
+    if (session.state === 'closed') return this.finish('local');
+    this.refill();
+    const now = this.clock();
+    for (let due = session.packetCount(now); due > 0 && !this.finished; due = this.moreDue(now)) {
+      for (; due > 0; due--) {
+        if (this.socket.writableLength > this.highWater) continue; // congested: skip, never queue
+        this.refill();
+        this.socket.write(session.getEncoded(session.encodedReady()));
+      }
+    }
+    const wake = session.nextWakeup();
+    if (Number.isFinite(wake)) {
+      const delay = Math.min(MAX_TIMER_MS, Math.max(0, wake - this.clock()));
+      this.timer = setTimeout(() => this.pump(), delay);
+    }
+  }
+
+  /** With on-demand flow, packets keep coming while there is data and the socket takes it. */
+  private moreDue(now: number): number {
+    if (this.socket.writableLength > this.highWater) return 0;
+    this.refill();
+    return this.session.packetCount(now);
+  }
+
+  private refill(): void {
+    const session = this.session;
+    if (session.state !== 'open') return;
+    while (session.pendingPlaintext < this.lowWater) {
+      const data = this.peer.pull(this.lowWater - session.pendingPlaintext);
+      if (data === null || data.length === 0) return;
+      session.putDecoded(data);
+    }
+  }
+
+  private get probeDelay(): number {
+    return this.options.probeCloseDelayMs ?? DEFAULT_PROBE_CLOSE_DELAY_MS;
+  }
+
+  private armEnd(ms: number, reason: CloseReason): void {
+    if (this.endTimer !== null) clearTimeout(this.endTimer);
+    this.endTimer = setTimeout(() => {
+      this.endTimer = null;
+      // The probe deadline passes harmlessly for a server that authenticated its client in time.
+      if (reason === 'probe-delay' && this.opened && this.session.state === 'open') return;
+      this.finish(reason);
+    }, Math.min(MAX_TIMER_MS, ms));
+  }
+
+  private finish(reason: CloseReason): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.endTimer !== null) clearTimeout(this.endTimer);
+    this.timer = this.endTimer = null;
+    // Our side ends too (sockets are half-open capable, so nothing ends it for us).
+    if (reason === 'error') this.socket.destroy();
+    else this.socket.end();
+    this.socket.resume(); // let the close complete even if reading was paused
+    this.peer.closed?.(reason);
+  }
+}
