@@ -25,6 +25,19 @@ describe('byte helpers', () => {
     expect(equalBytes(hexToBytes('01'), hexToBytes('0100'))).toBe(false);
     expect(isAllZero(new Uint8Array(5))).toBe(true);
     expect(isAllZero(hexToBytes('000100'))).toBe(false);
+    // Every offset, length and position of a single set bit, across the word-aligned middle.
+    const buffer = new Uint8Array(40);
+    for (let offset = 0; offset < 5; offset++) {
+      for (let length = 0; length <= 30; length++) {
+        const view = buffer.subarray(offset, offset + length);
+        expect(isAllZero(view)).toBe(true);
+        for (let at = 0; at < length; at++) {
+          view[at] = 0x80;
+          expect(isAllZero(view)).toBe(false);
+          view[at] = 0;
+        }
+      }
+    }
   });
   test('u64be encodes the epoch hour big-endian', () => {
     expect(bytesToHex(u64be(482136))).toBe('0000000000075b58');

@@ -74,7 +74,17 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** True when every byte is zero, in time that depends only on the length. */
 export function isAllZero(bytes: Uint8Array): boolean {
   let acc = 0;
-  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]!;
+  let i = 0;
+  // Whole 32-bit words where the view is aligned (blank records are checked on the hot path).
+  const head = (4 - (bytes.byteOffset & 3)) & 3;
+  for (; i < Math.min(head, bytes.length); i++) acc |= bytes[i]!;
+  const words = (bytes.length - i) >>> 2;
+  if (words > 0) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    for (let w = 0; w < words; w++) acc |= view[w]!;
+    i += words * 4;
+  }
+  for (; i < bytes.length; i++) acc |= bytes[i]!;
   return acc === 0;
 }
 
