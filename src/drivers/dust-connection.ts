@@ -29,6 +29,8 @@ export interface PlaintextPeer {
   deliver(data: Uint8Array): boolean;
   /** The session completed its handshake. */
   opened?(): void;
+  /** The Dust session failed (it goes on sending padding until the connection ends). */
+  failed?(failure: string): void;
   /** The connection is gone (after this, nothing more is pulled or delivered). */
   closed?(reason: CloseReason): void;
 }
@@ -63,7 +65,7 @@ export class DustConnection {
   private finished = false;
   private opened = false;
   private readingPaused = false;
-  private failedAfterOpen = false;
+  private failureReported = false;
   private readonly clock: () => number;
   private readonly lowWater: number;
   private readonly highWater: number;
@@ -116,9 +118,10 @@ export class DustConnection {
     const session = this.session;
     session.putEncoded(chunk);
     if (session.silent) return; // a probe: read and discard until the fixed delay has passed
-    if (session.state === 'failed' && this.opened && !this.failedAfterOpen) {
-      this.failedAfterOpen = true;
-      if (session.role === 'server') this.armEnd(this.probeDelay, 'probe-delay');
+    if (session.state === 'failed' && !this.failureReported) {
+      this.failureReported = true;
+      if (this.opened && session.role === 'server') this.armEnd(this.probeDelay, 'probe-delay');
+      this.peer.failed?.(session.failure ?? 'DUST_ERR_FAILED');
     }
     if (!this.opened && session.state === 'open') {
       this.opened = true;

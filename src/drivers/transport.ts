@@ -50,10 +50,15 @@ export function acceptDust(socket: Socket, config: DustServerConfig, peer: Plain
  * A TCP server for Dust. `allowHalfOpen` keeps Node from answering a peer's FIN at once: a server
  * must not react to what an unauthenticated peer does (DECISIONS.md "Handshake").
  */
-export function createDustServer(config: DustServerConfig, peerFor: (socket: Socket) => PlaintextPeer): Server {
+export function createDustServer(
+  config: DustServerConfig,
+  peerFor: (socket: Socket) => PlaintextPeer,
+  accepted?: (connection: DustConnection) => void,
+): Server {
   return createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => undefined); // errors end the connection; the DustConnection reports them
-    acceptDust(socket, config, peerFor(socket));
+    const connection = acceptDust(socket, config, peerFor(socket));
+    accepted?.(connection);
   });
 }
 

@@ -1,0 +1,270 @@
+/**
+ * The client end of a logical Dust stream: one EnsembleClient over a succession of Dust
+ * connections to one bridge (docs/ensemble.md §9, "Driver loop"). The application sees a Node
+ * Duplex: what it writes reaches the bridge's upstream, what the upstream sends comes out, and
+ * `end()` half-closes like TCP.
+ *
+ * - A connection is dialled whenever the Ensemble asks for one (`connectionsWanted`), attached when
+ *   its Dust handshake completes, retired shortly before the model's duration ends (so the next one
+ *   is dialled in time) and reported closed when it ends.
+ * - Backpressure both ways: `write` takes what the Ensemble window allows, the rest waits for its
+ *   `writable` event; received bytes stop being read from the sockets while the Duplex's readable
+ *   buffer is full.
+ * @module
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { EnsembleClient, type EnsembleClientOptions } from '../ensemble/client.js';
+import type { DustModel } from '../shaping/model.js';
+import type { DustConnection, PlaintextPeer } from './dust-connection.js';
+import { dialDust } from './transport.js';
+
+export interface BridgeTarget {
+  host: string;
+  port: number;
+  publicKey: Uint8Array;
+  model: DustModel;
+}
+
+export interface DustStreamOptions {
+  bridge: BridgeTarget;
+  /** Opens the TCP connection to the bridge (default: direct). */
+  connect?: (host: string, port: number) => Promise<Socket>;
+  ensemble?: EnsembleClientOptions;
+}
+
+/** A connection is retired this long before its duration ends (at most a quarter of it). */
+const RETIRE_LEAD_MS = 2000;
+/** After a failed dial once the stream is open, wait this long before the next one. */
+const REDIAL_DELAY_MS = 1000;
+
+/** An error from the Dust or Ensemble layer, with a stable code. */
+export class DustStreamError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DustStreamError';
+  }
+}
+
+/** Opens a logical stream through the bridge; resolves when the Ensemble session is open. */
+export function openDustStream(options: DustStreamOptions): Promise<Duplex> {
+  return new Promise((resolve, reject) => new ClientStream(options, resolve, reject));
+}
+
+const directConnect = (host: string, port: number): Promise<Socket> =>
+  new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port, noDelay: true });
+    socket.once('connect', () => {
+      socket.removeListener('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+
+class ClientStream {
+  private readonly ensemble: EnsembleClient;
+  private readonly connections = new Map<number, DustConnection>();
+  private readonly paused = new Set<DustConnection>();
+  private nextConnId = 1;
+  private dialling = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private redialTimer: NodeJS.Timeout | null = null;
+  private settled = false;
+  private finished = false;
+  private readonly duplex: Duplex;
+  /** Bytes the application wrote that the window did not take yet, with the write's callback. */
+  private pendingWrite: { data: Uint8Array; callback: (err?: Error | null) => void } | null = null;
+
+  constructor(
+    private readonly options: DustStreamOptions,
+    private readonly resolve: (stream: Duplex) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.ensemble = new EnsembleClient(options.ensemble);
+    this.duplex = new Duplex({
+      allowHalfOpen: true,
+      // Ending both directions is not the end of the session: our Close must still be
+      // acknowledged. The Duplex is destroyed when the Ensemble says the session is closed.
+      autoDestroy: false,
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.pendingWrite = { data: chunk, callback };
+        this.flushWrite();
+      },
+      final: (callback) => {
+        this.ensemble.close();
+        this.service();
+        callback();
+      },
+      read: () => {
+        for (const connection of this.paused) connection.resumeReading();
+        this.paused.clear();
+      },
+      destroy: (err, callback) => {
+        if (!this.finished) this.ensemble.abort();
+        this.service();
+        this.shutDown();
+        callback(err);
+      },
+    });
+    this.service();
+  }
+
+  private get now(): number {
+    return performance.now();
+  }
+
+  /** After every input: dial what is wanted, handle events, pump connections, re-arm the timer. */
+  private service(): void {
+    if (this.finished) return;
+    this.ensemble.handleTimeout(this.now);
+    this.handleEvents();
+    if (this.finished) return;
+    while (this.ensemble.connectionsWanted() > this.dialling && this.redialTimer === null) this.dial();
+    this.moveReceived();
+    for (const connection of this.connections.values()) connection.notifyWritable();
+    this.armTimer();
+  }
+
+  private handleEvents(): void {
+    for (let event = this.ensemble.pollEvent(); event !== null; event = this.ensemble.pollEvent()) {
+      switch (event.type) {
+        case 'opened':
+          if (!this.settled) {
+            this.settled = true;
+            this.resolve(this.duplex);
+          }
+          break;
+        case 'writable':
+          this.flushWrite();
+          break;
+        case 'end':
+          this.moveReceived();
+          this.duplex.push(null);
+          break;
+        case 'closed':
+          this.shutDown();
+          this.duplex.destroy();
+          break;
+        case 'error':
+          this.fail(new DustStreamError(event.code, `Dust stream failed: ${event.code}`));
+          break;
+        case 'connection-failed':
+          break; // the connection keeps shaping padding until its duration ends
+      }
+    }
+  }
+
+  private flushWrite(): void {
+    const pending = this.pendingWrite;
+    if (pending === null) return;
+    const taken = this.ensemble.write(pending.data);
+    if (taken < pending.data.length) {
+      pending.data = pending.data.subarray(taken);
+      if (taken > 0) for (const connection of this.connections.values()) connection.notifyWritable();
+      return;
+    }
+    this.pendingWrite = null;
+    for (const connection of this.connections.values()) connection.notifyWritable();
+    pending.callback();
+  }
+
+  /** Received bytes go to the Duplex; when it is full, the connection that delivered pauses. */
+  private moveReceived(from?: DustConnection): boolean {
+    let room = true;
+    while (this.ensemble.readable > 0) room = this.duplex.push(this.ensemble.read());
+    if (!room && from) this.paused.add(from);
+    return room;
+  }
+
+  private dial(): void {
+    const connId = this.nextConnId++;
+    this.dialling++;
+    const { bridge } = this.options;
+    let connection: DustConnection | null = null;
+    let retire: NodeJS.Timeout | null = null;
+    const peer: PlaintextPeer = {
+      pull: (maxBytes) => this.ensemble.pollSend(connId, maxBytes),
+      deliver: (data) => {
+        this.ensemble.receive(connId, data, this.now);
+        const room = this.moveReceived(connection ?? undefined);
+        this.service();
+        return room;
+      },
+      opened: () => {
+        this.ensemble.attachConnection(connId, this.now);
+        const duration = connection!.session.durationMs;
+        retire = setTimeout(() => {
+          this.ensemble.retireConnection(connId);
+          this.service();
+        }, Math.max(0, duration - Math.min(RETIRE_LEAD_MS, duration / 4)));
+        this.service();
+      },
+      failed: (failure) => {
+        if (!this.settled && failure === 'DUST_ERR_SERVER_MISMATCH') {
+          this.fail(new DustStreamError(failure, 'bridge key or address mismatch (the server answered, but not as the bridge line says)'));
+        }
+      },
+      closed: () => {
+        if (retire !== null) clearTimeout(retire);
+        this.connections.delete(connId);
+        this.paused.delete(connection!);
+        this.ensemble.connectionClosed(connId, this.now);
+        this.service();
+      },
+    };
+    const socket = (this.options.connect ?? directConnect)(bridge.host, bridge.port);
+    socket
+      .then((s) =>
+        dialDust({ host: bridge.host, port: bridge.port, model: bridge.model, serverPublicKey: bridge.publicKey, peer, socket: s }),
+      )
+      .then(
+        (c) => {
+          this.dialling--;
+          if (this.finished) return c.close();
+          connection = c;
+          this.connections.set(connId, c);
+        },
+        (err: Error) => {
+          this.dialling--;
+          if (!this.settled) return this.fail(err);
+          // Open already: the Ensemble's reconnect timeout decides when to give up.
+          this.redialTimer = setTimeout(() => {
+            this.redialTimer = null;
+            this.service();
+          }, REDIAL_DELAY_MS);
+        },
+      );
+  }
+
+  private armTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const wake = this.ensemble.nextWakeup();
+    if (wake === null) return;
+    this.timer = setTimeout(() => this.service(), Math.max(0, Math.min(2 ** 31 - 1, wake - this.now)));
+  }
+
+  private fail(err: Error): void {
+    if (!this.settled) {
+      this.settled = true;
+      this.shutDown();
+      this.reject(err);
+      return;
+    }
+    this.shutDown();
+    this.duplex.destroy(err);
+  }
+
+  /** Stops timers and ends every connection. */
+  private shutDown(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.redialTimer !== null) clearTimeout(this.redialTimer);
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+}
