@@ -75,8 +75,11 @@ export function createDialer(options: DialerOptions = {}): Dialer {
   };
 }
 
-/** A plain TCP connection with a deadline; the error keeps the socket's code. */
-function tcpConnect(host: string, port: number, localAddress: string | undefined, timeoutMs: number): Promise<Socket> {
+/**
+ * A plain TCP connection with a deadline (`DialError` `ETIMEDOUT`); other errors are the
+ * socket's own, with their `.code`. `localAddress` binds the source address.
+ */
+export function tcpConnect(host: string, port: number, localAddress: string | undefined, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true, ...(localAddress !== undefined && { localAddress }) });
     const timer = setTimeout(() => {
