@@ -36,6 +36,15 @@ export function procStat(pid) {
   return { state: rest[0], ppid: Number(rest[1]), startTime: rest[19] };
 }
 
+/** The command line of a process, for messages ('?' when it is gone). */
+function commandLine(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ') || '?';
+  } catch {
+    return '?';
+  }
+}
+
 /** True while `pid` is a live (not zombie, not dead) process started at `startTime` (guards PID reuse). */
 export function isAlive(pid, startTime) {
   const st = procStat(pid);
@@ -136,7 +145,7 @@ export async function stopAll(procs, graceMs) {
     const st = procStat(p.pid);
     if (st !== null) targets.push({ pid: p.pid, startTime: st.startTime, name: p.name });
   }
-  for (const d of descendants(running.map((p) => p.pid))) targets.push({ ...d, name: `descendant ${d.pid}` });
+  for (const d of descendants(running.map((p) => p.pid))) targets.push({ ...d, name: `${commandLine(d.pid)}, started by a tor` });
 
   const signal = (t, sig) => {
     if (!isAlive(t.pid, t.startTime)) return;

@@ -139,20 +139,30 @@ export function clientLines(o) {
 
 /**
  * The `Bridge` line for the client, built from the line the server PT wrote to its state directory
- * (e.g. `Bridge dust <IP ADDRESS>:<PORT> <FINGERPRINT> key=… model=…`, placeholders or real values):
- * only the transport arguments (the `k=v` words) are taken from it; address and fingerprint come
- * from the runner, which knows them.
+ * (e.g. `Bridge dust <IP ADDRESS>:<PORT> <FINGERPRINT> key=… model=…`). The transport arguments
+ * (the `k=v` words) are taken from it; address and fingerprint come from the runner, which knows
+ * them. When the PT filled in real values instead of obfs4proxy's placeholders, they must agree.
  * @param {{ transport?: string, host: string, port: number, fingerprint: string, ptLine?: string }} o
  * @returns {string}
  */
 export function makeBridgeLine(o) {
-  if (o.transport === undefined) return `Bridge ${o.host}:${o.port} ${o.fingerprint}`;
+  const where = `${o.host}:${o.port}`;
+  if (o.transport === undefined) return `Bridge ${where} ${o.fingerprint}`;
   if (o.ptLine === undefined) throw new TypeError('ptLine is required with a transport');
-  const words = o.ptLine.trim().split(/\s+/);
-  if (words[0] !== 'Bridge' || words[1] !== o.transport) {
-    throw new RangeError(`expected "Bridge ${o.transport} ...", got ${JSON.stringify(o.ptLine)}`);
+  const ptLine = o.ptLine.trim();
+  const m = /^Bridge (\S+) (<IP ADDRESS>:<PORT>|\S+) (<FINGERPRINT>|\S+)((?: \S+)*)$/.exec(ptLine);
+  if (m === null || m[1] !== o.transport) {
+    throw new RangeError(`expected "Bridge ${o.transport} ADDRESS FINGERPRINT ARGS", got ${JSON.stringify(ptLine)}`);
   }
-  const args = words.slice(2).filter((w) => /^[^=<>\s]+=\S*$/.test(w));
-  if (args.length === 0) throw new RangeError(`no transport arguments in ${JSON.stringify(o.ptLine)}`);
-  return `Bridge ${o.transport} ${o.host}:${o.port} ${o.fingerprint} ${args.join(' ')}`;
+  if (!m[2].startsWith('<') && m[2] !== where) {
+    throw new RangeError(`the PT's bridge line says ${m[2]}, but it listens on ${where}`);
+  }
+  if (!m[3].startsWith('<') && m[3].toUpperCase() !== o.fingerprint.toUpperCase()) {
+    throw new RangeError(`the PT's bridge line has fingerprint ${m[3]}, but the bridge's is ${o.fingerprint}`);
+  }
+  const args = m[4].trim().split(' ').filter((w) => w !== '');
+  const bad = args.find((w) => !/^[^=\s]+=\S*$/.test(w));
+  if (bad !== undefined) throw new RangeError(`not a k=v transport argument: ${JSON.stringify(bad)} in ${JSON.stringify(ptLine)}`);
+  if (args.length === 0) throw new RangeError(`no transport arguments in ${JSON.stringify(ptLine)}`);
+  return `Bridge ${o.transport} ${where} ${o.fingerprint} ${args.join(' ')}`;
 }
