@@ -29,6 +29,7 @@ export const DEFAULT_RECONNECT_TIMEOUT_MS = 120_000;
 /** Most simultaneous connections one session may use. */
 export const MAX_WIDTH = 16;
 
+/** Client settings; every field is optional. */
 export interface EnsembleClientOptions {
   /** Most unacknowledged bytes kept for resending, i.e. how far `write` may run ahead (1 B–4 MiB, default 4 MiB). */
   window?: number;
@@ -48,6 +49,7 @@ export type ClientState = 'connecting' | 'open' | 'closed' | 'failed';
 /** What a connection is doing, as `connectionState` reports it. */
 export type ConnectionState = 'waiting' | 'handshaking' | 'open' | 'failed' | 'ended';
 
+/** What the client reports to its driver and application. */
 export type ClientEvent =
   /** New OK arrived: the session exists on the server. */
   | { type: 'opened'; id: Uint8Array }

@@ -85,6 +85,7 @@ export type Message =
   | { type: 'data'; id: Uint8Array; seq: number; data: Uint8Array }
   | { type: 'error'; code: ErrorCode };
 
+/** The `type` tag of a {@link Message}. */
 export type MessageType = Message['type'];
 
 type IdType = 'new-ok' | 'continue' | 'continue-ok' | 'extend' | 'extend-ok' | 'close' | 'close-ok';

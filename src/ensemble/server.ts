@@ -30,6 +30,7 @@ import type { LinkFailure } from './errors.js';
 import { CODE, ID_BYTES, type ErrorCode, type Message } from './messages.js';
 import { MAX_WINDOW } from './stream.js';
 
+/** Default size of the session table. */
 export const DEFAULT_MAX_SESSIONS = 1024;
 /** A session with no connection is dropped after this long (default 5 minutes). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
@@ -41,6 +42,7 @@ export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT_MS = 30_000;
  */
 export const MAX_SESSION_IDS = 64;
 
+/** Server settings; every field is optional. */
 export interface EnsembleServerOptions {
   /** Source of session ids (default: the system CSPRNG). */
   random?: RandomSource;
@@ -59,6 +61,7 @@ export interface EnsembleServerOptions {
 /** Why a session left the table. */
 export type SessionCloseReason = 'closed' | 'idle-timeout' | 'aborted' | 'peer-aborted';
 
+/** What the server reports to its driver (see the module header for what each one asks of it). */
 export type ServerEvent =
   | { type: 'session-opened'; session: number }
   | { type: 'upstream-data'; session: number; data: Uint8Array }
