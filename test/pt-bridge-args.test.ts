@@ -189,7 +189,9 @@ describe('bridge lines', () => {
     expect(formatBridgeLine({ address: { host: '2001:db8::1', port: 443 }, fingerprint: fp, args })).toBe(
       `Bridge dust [2001:db8::1]:443 ${'A'.repeat(40)} key=${KEY} model=text model-digest=${TEXT_DIGEST}`,
     );
+    expect(formatBridgeLine({ port: 8443, args }).startsWith('Bridge dust <IP ADDRESS>:8443 <FINGERPRINT> key=')).toBe(true);
     expect(() => formatBridgeLine({ fingerprint: 'xyz', args })).toThrow(RangeError);
+    expect(() => formatBridgeLine({ port: 0, args })).toThrow(RangeError);
   });
 
   test('parse: torrc form and short form', () => {

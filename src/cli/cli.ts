@@ -5,6 +5,7 @@
  */
 import { ENGINE_USAGE, runEngine } from './engine.js';
 import { KEYGEN_USAGE, runKeygen } from './keygen.js';
+import { isManagedInvocation, runPt } from './pt.js';
 import { runSelfTest } from './selftest.js';
 import { UsageError } from './usage-error.js';
 
@@ -23,6 +24,8 @@ Run "dust <command> --help" for a command's options.`;
 const COMMAND_USAGE: Record<string, string> = { keygen: KEYGEN_USAGE, engine: ENGINE_USAGE };
 
 export async function runCli(argv: string[]): Promise<number> {
+  // tor starts a managed PT with TOR_PT_MANAGED_TRANSPORT_VER set (and usually no arguments).
+  if (isManagedInvocation(argv, process.env)) return runPt(argv, VERSION);
   const [command, ...rest] = argv;
   if (command !== undefined && COMMAND_USAGE[command] && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(COMMAND_USAGE[command] + '\n');

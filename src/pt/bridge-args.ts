@@ -221,12 +221,14 @@ const FINGERPRINT_PATTERN = /^[0-9A-Fa-f]{40}$/;
 /**
  * A torrc `Bridge` line: `Bridge dust <IP>:<PORT> <FINGERPRINT> k=v ...`. Without an address or a
  * fingerprint it writes obfs4proxy's placeholders `<IP ADDRESS>:<PORT>` and `<FINGERPRINT>`
- * (tor-pt.md §5.2). Values must be free of spaces (ours always are).
+ * (tor-pt.md §5.2); with only `port`, `<IP ADDRESS>:PORT`. Values must be free of spaces (ours
+ * always are).
  */
-export function formatBridgeLine(options: { address?: HostPort; fingerprint?: string; args: PtArgs }): string {
-  const { address, fingerprint, args } = options;
+export function formatBridgeLine(options: { address?: HostPort; port?: number; fingerprint?: string; args: PtArgs }): string {
+  const { address, port, fingerprint, args } = options;
   if (fingerprint !== undefined && !FINGERPRINT_PATTERN.test(fingerprint)) throw new RangeError('fingerprint must be 40 hex digits');
-  const where = address === undefined ? '<IP ADDRESS>:<PORT>' : formatHostPort(address);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port <= 65535)) throw new RangeError('port must be in 1..65535');
+  const where = address !== undefined ? formatHostPort(address) : `<IP ADDRESS>:${port ?? '<PORT>'}`;
   const items = args.map(([k, v]) => {
     if (/\s/.test(k) || /\s/.test(v) || k.includes('=')) throw new RangeError(`bridge argument ${JSON.stringify(k)} cannot go in a torrc line`);
     return `${k}=${v}`;

@@ -10,7 +10,7 @@
  * - Client addresses are scrubbed (`[scrubbed]:PORT`, obfs4proxy's `ElideAddr`) unless
  *   `-unsafeLogging`. Callers pass addresses through {@link PtLog.addr} and error texts through
  *   {@link PtLog.err}; keys and cookies are never handed to the logger at all.
- * - Warnings and errors (and notices) also go to tor as `LOG SEVERITY=... MESSAGE="..."` lines,
+ * - Warnings and errors also go to tor as `LOG SEVERITY=... MESSAGE="..."` lines,
  *   always scrubbed unless `-unsafeLogging` (tor's own log may be on disk). Lines logged before
  *   the METHODS DONE line are held back and written right after it.
  * @module
@@ -82,8 +82,11 @@ export interface PtLogOptions {
 
 type Severity = 'error' | 'warn' | 'notice' | 'info' | 'debug';
 const TOR_SEVERITY: Record<Severity, LogSeverity> = { error: 'error', warn: 'warning', notice: 'notice', info: 'info', debug: 'debug' };
-/** tor hears warnings, errors and notices; info and debug stay in the file. */
-const TO_TOR: ReadonlySet<Severity> = new Set(['error', 'warn', 'notice']);
+/**
+ * tor hears warnings and errors, which an operator must act on; notices (launch, listeners,
+ * shutdown) and below stay in the file, so tor's own log is not filled with routine lines.
+ */
+const TO_TOR: ReadonlySet<Severity> = new Set(['error', 'warn']);
 /** Lines held back until tor may hear them; more are dropped (a bound, not an expected case). */
 const MAX_HELD_LINES = 100;
 
