@@ -76,7 +76,10 @@ if (missing.length > 0 && !inCI) {
 
     test('client bootstraps to 100% through a dust bridge and fetches 20 MiB with the right sha256', () => {
       if (missing.length > 0) throw new Error(`${missing.join(', ')} missing`);
-      const r = runNetwork(['--transport', 'dust', '--pt', buildCli(), '--timeout', '240'], 290_000);
+      const r = runNetwork(
+        ['--transport', 'dust', '--pt', buildCli(), '--server-options', 'model=bulk', '--timeout', '240'],
+        290_000,
+      );
       if (r.status !== 0) console.log(lastLines(r.stdout, 120));
       else console.log(r.stdout.slice(r.stdout.indexOf('tor-testnet: PASS')));
       expect(r.status).toBe(0);

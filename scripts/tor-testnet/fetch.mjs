@@ -50,9 +50,13 @@ const SOCKS_REPLIES = [
   'Address type not supported',
 ];
 
+/** What the client waits for in each phase, for error messages. */
+const PHASES = ['the SOCKS greeting', 'the SOCKS CONNECT reply', 'the HTTP response head', 'the body'];
+
 /**
  * Fetches `http://127.0.0.1:targetPort/file` through the SOCKS5 proxy at 127.0.0.1:socksPort.
- * Rejects on any protocol error, a non-200 status, a short body, or after `timeoutMs`.
+ * Rejects on any protocol error, a non-200 status, a short body, or after `timeoutMs`; the error's
+ * `bodyStarted` is true when body bytes had arrived (a retry would not help).
  * @param {{ socksPort: number, targetPort: number, timeoutMs: number }} o
  * @returns {Promise<{ sha256: string, bytes: number, connectMs: number, firstByteMs: number, totalMs: number }>}
  */
@@ -62,7 +66,10 @@ export function fetchViaSocks(o) {
     let connectMs = 0;
     let firstByteMs = 0;
     const sock = connect(o.socksPort, '127.0.0.1');
-    const timer = setTimeout(() => fail(new Error(`fetch timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
+    const timer = setTimeout(() => {
+      const where = phase === 3 ? `${received} of ${expected} body bytes received` : `during ${PHASES[phase]}`;
+      fail(Object.assign(new Error(`fetch timed out after ${o.timeoutMs} ms, ${where}`), { bodyStarted: phase === 3 }));
+    }, o.timeoutMs);
     let done = false;
     const fail = (err) => {
       if (done) return;
@@ -130,8 +137,10 @@ export function fetchViaSocks(o) {
     });
     sock.on('end', () => {
       if (done) return;
-      if (phase !== 3) return fail(new Error(`connection closed during ${['SOCKS greeting', 'SOCKS CONNECT', 'HTTP head'][phase]}`));
-      if (received !== expected) return fail(new Error(`short body: ${received} of ${expected} bytes`));
+      if (phase !== 3) return fail(new Error(`connection closed during ${PHASES[phase]}`));
+      if (received !== expected) {
+        return fail(Object.assign(new Error(`short body: ${received} of ${expected} bytes`), { bodyStarted: true }));
+      }
       done = true;
       clearTimeout(timer);
       sock.destroy();

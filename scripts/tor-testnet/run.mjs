@@ -20,6 +20,9 @@
  *                run); none: a plain bridge reached on its ORPort (to debug the network alone).
  *   --pt         the dust bundle (default <repo>/dist/dust.cjs); --build runs `npm run build` first.
  *   --pt-arg     an extra argument for the PT command line (repeatable), e.g. -enableLogging.
+ *   --server-options  the bridge's `ServerTransportOptions` for the transport. For dust the default
+ *                is `model=bulk`: the default model (`uniform`, 20 packets/s) moves ~15 kB/s, so
+ *                a 20 MiB download would take half an hour; pass "" for the PT's default.
  *   --keep       keep the temporary directory (it is always kept on failure).
  * @module
  */
@@ -65,7 +68,7 @@ const { values: opt } = parseArgs({
     pt: { type: 'string' },
     build: { type: 'boolean', default: false },
     'pt-arg': { type: 'string', multiple: true, default: [] },
-    'server-options': { type: 'string', default: '' },
+    'server-options': { type: 'string' },
     size: { type: 'string', default: String(20 * 1024 * 1024) },
     timeout: { type: 'string', default: '240' },
     keep: { type: 'boolean', default: false },
@@ -107,6 +110,7 @@ if (transportName === 'dust') {
   const pt = resolve(opt.pt ?? join(REPO, 'dist', 'dust.cjs'));
   if (!existsSync(pt)) usage(`${pt} does not exist: run \`npm run build\` first, or pass --build or --pt`);
   transport = { name: 'dust', exec: [process.execPath, pt, ...opt['pt-arg']] };
+  opt['server-options'] ??= 'model=bulk';
 } else if (transportName === 'obfs4') {
   const bin = which('obfs4proxy');
   if (bin === null) usage('obfs4proxy is not on PATH (apt-get install -y obfs4proxy)');
@@ -350,18 +354,17 @@ async function main() {
   say(`client bootstrapped in ${bootstrapSec.toFixed(1)} s`);
   summary.push(`client bootstrap: ${bootstrapSec.toFixed(1)} s (Bootstrapped 100% after the client started)`);
 
-  // A first circuit can still fail right after bootstrap (an exit not yet usable): retry briefly.
+  // A first circuit can still fail right after bootstrap (an exit not yet usable): retry a few
+  // times, but only when no body byte had arrived. The run's deadline bounds every attempt.
   step = 'fetching the file through the client SocksPort';
   let result;
   for (let attempt = 1; ; attempt++) {
     try {
-      result = await Promise.race([
-        fetchViaSocks({ socksPort, targetPort: files.port, timeoutMs: Math.max(10_000, fileSize / 50_000) }),
-        failed,
-      ]);
+      const timeoutMs = Math.max(1000, timeoutSec * 1000 - performance.now() + t0);
+      result = await Promise.race([fetchViaSocks({ socksPort, targetPort: files.port, timeoutMs }), failed]);
       break;
     } catch (err) {
-      if (failure !== null || attempt >= 5) throw err;
+      if (failure !== null || attempt >= 5 || err.bodyStarted === true) throw err;
       say(`fetch attempt ${attempt} failed: ${err.message}; retrying`);
       await Promise.race([sleep(2000), failed]);
     }
