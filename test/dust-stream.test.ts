@@ -108,4 +108,109 @@ describe('Dust streams over Ensemble', () => {
       await closeServer(bridge.server);
     }
   }, 120_000);
+
+  test('a proxy that resets connections at random points: nothing lost or duplicated', async () => {
+    const model = getBuiltinModel('bulk');
+    const up = systemRandom(24 << 20);
+    const down = systemRandom(24 << 20);
+    const bridge = await startBridge(model, () => down);
+    // Between client and bridge: relays both ways, then resets both sides after a random number
+    // of bytes (1.5 .. 4.5 MB), as a middlebox or a flaky path would.
+    let resets = 0;
+    const proxy = createServer((inbound) => {
+      const outbound = connect({ host: '127.0.0.1', port: bridge.port });
+      let budget = 1_500_000 + Math.floor(Math.random() * 3_000_000);
+      const relay = (from: Socket, to: Socket) =>
+        from.on('data', (chunk: Buffer) => {
+          budget -= chunk.length;
+          if (budget <= 0) {
+            if (!inbound.destroyed) resets++;
+            inbound.resetAndDestroy();
+            outbound.resetAndDestroy();
+            return;
+          }
+          to.write(chunk);
+        });
+      relay(inbound, outbound);
+      relay(outbound, inbound);
+      for (const s of [inbound, outbound]) s.on('error', () => undefined);
+      inbound.on('close', () => outbound.destroy());
+      outbound.on('close', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyPort = (proxy.address() as AddressInfo).port;
+    try {
+      const stream = await openDustStream({
+        bridge: { host: '127.0.0.1', port: bridge.port, publicKey: bridge.publicKey, model },
+        connect: () =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = connect({ host: '127.0.0.1', port: proxyPort }, () => resolve(s));
+            s.once('error', reject);
+          }),
+      });
+      const got = await exchange(stream, up);
+      expect(sha(got)).toBe(sha(down));
+      expect(sha(await bridge.received[0]!)).toBe(sha(up));
+      expect(resets).toBeGreaterThanOrEqual(20);
+    } finally {
+      await closeServer(proxy);
+      await closeServer(bridge.server);
+    }
+  }, 120_000);
+
+  test('200 concurrent sessions through one server, all intact, memory bounded', async () => {
+    const model = getBuiltinModel('bulk');
+    const sessions = 200;
+    const size = 256 * 1024;
+    const ups = Array.from({ length: sessions }, () => systemRandom(size));
+    const downs = Array.from({ length: sessions }, () => systemRandom(size));
+    // The server answers each session with the payload whose index the client sends first.
+    const identity = generateServerIdentity(systemRandom);
+    const received: Array<Promise<[number, Buffer]>> = [];
+    const server = createDustListener({ model, identity }, (stream) => {
+      received.push(
+        new Promise((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          let replied = false;
+          stream.on('data', (c: Buffer) => {
+            chunks.push(c);
+            const all = Buffer.concat(chunks);
+            if (!replied && all.length >= 4) {
+              replied = true;
+              stream.end(downs[all.readUInt32BE(0)]!);
+            }
+          });
+          stream.on('end', () => {
+            const all = Buffer.concat(chunks);
+            resolve([all.readUInt32BE(0), all.subarray(4)]);
+          });
+          stream.on('error', reject);
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+    try {
+      const results = await Promise.all(
+        ups.map(async (up, i) => {
+          const stream = await openDustStream({ bridge: { host: '127.0.0.1', port, publicKey: identity.staticKey.publicKey, model } });
+          const index = Buffer.alloc(4);
+          index.writeUInt32BE(i);
+          return exchange(stream, Buffer.concat([index, up]));
+        }),
+      );
+      results.forEach((got, i) => expect(sha(got)).toBe(sha(downs[i]!)));
+      const atServer = await Promise.all(received);
+      expect(atServer.length).toBe(sessions);
+      for (const [i, data] of atServer) expect(sha(data)).toBe(sha(ups[i]!));
+      // Client and server live in this process: 200 sessions moving 100 MiB in all.
+      expect(rssPeak - rssBefore).toBeLessThan(600 * 1024 * 1024);
+    } finally {
+      clearInterval(sampler);
+      await closeServer(server);
+    }
+  }, 120_000);
 });
