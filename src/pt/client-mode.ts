@@ -15,7 +15,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DustModel } from '../shaping/model.js';
-import { parseBridgeArgs, type ModelResolver } from './bridge-args.js';
+import { parseBridgeArgs, type BridgeArgs, type ModelResolver } from './bridge-args.js';
 import type { HostPort } from './lines.js';
 import type { PtLog } from './logging.js';
 import type { Dialer } from './proxy-dial.js';
@@ -42,6 +42,12 @@ export interface ClientListenerOptions {
   readonly listen?: { host: string; port: number };
   /** SOCKS handshake deadline (default 5000 ms, obfs4proxy's). */
   readonly socksTimeoutMs?: number;
+  /**
+   * Standalone use (`dust client --bridge`): every CONNECT goes to this bridge with these
+   * arguments, whatever the SOCKS request names; the bridge's forward target decides where the
+   * stream ends up.
+   */
+  readonly fixedBridge?: { readonly host: string; readonly port: number; readonly args: BridgeArgs };
 }
 
 /** A running SOCKS listener. */
@@ -137,6 +143,8 @@ function serveSocks(socket: Socket, id: number, options: ClientListenerOptions):
 
   const connectBridge = async (): Promise<void> => {
     const request = socks.request!;
+    const fixed = options.fixedBridge;
+    if (fixed !== undefined) return openBridge({ host: fixed.host, port: fixed.port }, fixed.args);
     if (request.addressType === 'domain') {
       log.warn(`${tag}: the SOCKS request names a host, not an IP address: the bridge line must give the bridge's IP`);
       return refuse(SOCKS5_REPLY.ADDRESS_TYPE_NOT_SUPPORTED, 'host names are not supported');
@@ -147,7 +155,11 @@ function serveSocks(socket: Socket, id: number, options: ClientListenerOptions):
       return refuse(SOCKS5_REPLY.GENERAL_FAILURE, args.error);
     }
     if (args.value.ignored.length > 0) log.info(`${tag}: ignoring unknown bridge arguments: ${args.value.ignored.join(', ')}`);
-    const bridge = { host: request.host, port: request.port };
+    return openBridge({ host: request.host, port: request.port }, args.value);
+  };
+
+  const openBridge = async (bridge: { host: string; port: number }, bridgeArgs: BridgeArgs): Promise<void> => {
+    const args = { value: bridgeArgs };
     log.debug(`${tag}: connecting to ${log.addr(bridge)} (model ${args.value.modelName})`);
     let stream: Duplex;
     try {
