@@ -6,7 +6,9 @@
 import { ENGINE_USAGE, runEngine } from './engine.js';
 import { KEYGEN_USAGE, runKeygen } from './keygen.js';
 import { isManagedInvocation, runPt } from './pt.js';
+import { DEMO_USAGE, runDemo } from './demo.js';
 import { runSelfTest } from './selftest.js';
+import { CLIENT_USAGE, runClient, runServer, SERVER_USAGE } from './standalone.js';
 import { UsageError } from './usage-error.js';
 
 export const VERSION = '0.1.0';
@@ -14,14 +16,22 @@ export const VERSION = '0.1.0';
 const USAGE = `usage: dust <command> [options]
 
 commands:
-  demo      run a client and a server on a built-in model and move a payload through them
+  demo      run a client and a server on loopback with a built-in model and move a payload through them
+  server    a Dust server that forwards each stream to a TCP target
+  client    a SOCKS5 listener whose connections go through a Dust bridge
   keygen    make a server key and state file
   engine    drive one session over stdin/stdout with the command-byte Dust API
   version   print the version
 
 Run "dust <command> --help" for a command's options.`;
 
-const COMMAND_USAGE: Record<string, string> = { keygen: KEYGEN_USAGE, engine: ENGINE_USAGE };
+const COMMAND_USAGE: Record<string, string> = {
+  demo: DEMO_USAGE,
+  server: SERVER_USAGE,
+  client: CLIENT_USAGE,
+  keygen: KEYGEN_USAGE,
+  engine: ENGINE_USAGE,
+};
 
 export async function runCli(argv: string[]): Promise<number> {
   // tor starts a managed PT with TOR_PT_MANAGED_TRANSPORT_VER set (and usually no arguments).
@@ -39,7 +49,11 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(`dust ${VERSION}\n`);
         return 0;
       case 'demo':
-        return await runSelfTest(rest);
+        return rest.includes('--in-memory') ? await runSelfTest(rest.filter((a) => a !== '--in-memory')) : await runDemo(rest);
+      case 'server':
+        return await runServer(rest);
+      case 'client':
+        return await runClient(rest);
       case 'keygen':
         return runKeygen(rest);
       case 'engine':
