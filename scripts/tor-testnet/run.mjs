@@ -276,6 +276,11 @@ function ptLogs(d) {
     .map((f) => join(s, f));
 }
 
+/** Bytes per second as MB/s, or kB/s below 1 MB/s (shaped models can be slow on purpose). */
+function rate(bytesPerSec) {
+  return bytesPerSec >= 1e6 ? `${(bytesPerSec / 1e6).toFixed(1)} MB/s` : `${(bytesPerSec / 1e3).toFixed(1)} kB/s`;
+}
+
 /** @type {Awaited<ReturnType<typeof startFileServer>> | null} */
 let files = null;
 const summary = [];
@@ -370,11 +375,10 @@ async function main() {
     }
   }
   const ok = result.sha256 === files.sha256;
-  const mb = result.bytes / 1e6;
   const bodySec = (result.totalMs - result.connectMs) / 1000;
   summary.push(
     `fetch ${(result.bytes / 1048576).toFixed(1)} MiB: ${(result.totalMs / 1000).toFixed(2)} s, ` +
-      `${(mb / bodySec).toFixed(1)} MB/s after the SOCKS CONNECT (${result.connectMs.toFixed(0)} ms), ` +
+      `${rate(result.bytes / bodySec)} after the SOCKS CONNECT (${result.connectMs.toFixed(0)} ms), ` +
       `first byte at ${result.firstByteMs.toFixed(0)} ms, sha256 ${ok ? 'OK' : `MISMATCH ${result.sha256}`}`,
   );
   if (!ok) throw new Error(`sha256 mismatch: got ${result.sha256}, expected ${files.sha256}`);
