@@ -179,6 +179,10 @@ export class DustSession {
   get peerEnded(): boolean {
     return this._peerEnded;
   }
+  /** True when the model's flow is `on_demand`: packets go out only when there is something to send. */
+  get flowOnDemand(): boolean {
+    return this.sendModel.flowPacketsPerSecond === 'on_demand';
+  }
   /** Plaintext queued by putDecoded and not yet sealed into records (for backpressure). */
   get pendingPlaintext(): number {
     return this.outgoing.length;
@@ -221,6 +225,17 @@ export class DustSession {
     if (this.plannedLengths.length > 0) return this.plannedLengths[0]!;
     this.nextLength ??= this.sendModel.lengthBytes.sample(this.rng);
     return this.nextLength;
+  }
+
+  /**
+   * Plaintext bytes the next packet can still carry beyond what is queued (an estimate for
+   * Huffman-shaped models). Drivers that pull data just in time ask for this much, so that data
+   * fills packets instead of spilling a few bytes into a packet of padding.
+   */
+  plaintextRoom(): number {
+    if (this._state !== 'open') return 0;
+    const shapedFree = this.encodedReady() - this.prefixOut.length - this.encoder.available;
+    return Math.max(0, Math.floor(shapedFree / this.expansion) - RECORD_OVERHEAD - this.outgoing.length);
   }
 
   /** put_decoded: queues plaintext to send (seed 0x02). The bytes are copied. */

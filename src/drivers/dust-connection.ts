@@ -55,6 +55,8 @@ export interface DustConnectionOptions {
 
 const DEFAULT_LOW_WATER = 256 * 1024;
 const DEFAULT_PROBE_CLOSE_DELAY_MS = 60_000;
+/** How long an on-demand packet that would be mostly padding waits for more data. */
+const SMALL_PACKET_DELAY_MS = 2;
 const DEFAULT_HIGH_WATER = 1024 * 1024;
 /** setTimeout's largest delay; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -66,6 +68,8 @@ export class DustConnection {
   private opened = false;
   private readingPaused = false;
   private failureReported = false;
+  private pumpScheduled = false;
+  private holdUntil: number | null = null;
   private readonly clock: () => number;
   private readonly lowWater: number;
   private readonly highWater: number;
@@ -128,7 +132,21 @@ export class DustConnection {
       this.peer.opened?.();
     }
     this.flushDecoded();
-    this.pump();
+    this.schedulePump();
+  }
+
+  /**
+   * Pumps once after the current batch of socket events: input that arrives in several chunks in
+   * one turn of the event loop then costs one acknowledgement packet, not one per chunk (which
+   * under an on-demand flow would each be padded to a full packet).
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private flushDecoded(): void {
@@ -161,6 +179,7 @@ export class DustConnection {
     if (session.state === 'closed') return this.finish('local');
     this.refill();
     const now = this.clock();
+    if (this.holdSmallPacket(now)) return;
     for (let due = session.packetCount(now); due > 0 && !this.finished; due = this.moreDue(now)) {
       for (; due > 0; due--) {
         if (this.socket.writableLength > this.highWater) continue; // congested: skip, never queue
@@ -175,6 +194,28 @@ export class DustConnection {
     }
   }
 
+  /**
+   * Under an on-demand flow every packet has the model's full length, so a packet carrying only a
+   * few bytes (typically an Ensemble acknowledgement) is nearly all padding. Such a packet waits up
+   * to SMALL_PACKET_DELAY_MS for more to send; acknowledgements are cumulative, so the wait merges
+   * them. Timed flows send on their schedule regardless.
+   */
+  private holdSmallPacket(now: number): boolean {
+    const session = this.session;
+    const pending = session.pendingPlaintext;
+    if (!session.flowOnDemand || session.state !== 'open' || pending === 0 || pending * 4 >= pending + session.plaintextRoom()) {
+      this.holdUntil = null;
+      return false;
+    }
+    this.holdUntil ??= now + SMALL_PACKET_DELAY_MS;
+    if (now >= this.holdUntil) {
+      this.holdUntil = null;
+      return false;
+    }
+    this.timer = setTimeout(() => this.pump(), this.holdUntil - now);
+    return true;
+  }
+
   /** With on-demand flow, packets keep coming while there is data and the socket takes it. */
   private moreDue(now: number): number {
     if (this.socket.writableLength > this.highWater) return 0;
@@ -182,11 +223,17 @@ export class DustConnection {
     return this.session.packetCount(now);
   }
 
+  /**
+   * Pulls plaintext just in time: as much as the next packet can carry (at least one byte, so
+   * that a tiny packet still moves data), up to the low-water mark.
+   */
   private refill(): void {
     const session = this.session;
     if (session.state !== 'open') return;
-    while (session.pendingPlaintext < this.lowWater) {
-      const data = this.peer.pull(this.lowWater - session.pendingPlaintext);
+    for (;;) {
+      const room = Math.min(this.lowWater - session.pendingPlaintext, Math.max(1, session.plaintextRoom()));
+      if (room <= 0 || (session.pendingPlaintext > 0 && session.plaintextRoom() === 0)) return;
+      const data = this.peer.pull(room);
       if (data === null || data.length === 0) return;
       session.putDecoded(data);
     }
