@@ -5,6 +5,7 @@
  * @module
  */
 import { curveBench } from './curve.js';
+import { ensembleBench } from './ensemble.js';
 import { modelsBench } from './models.js';
 import { recordsBench } from './records.js';
 import { sessionBench } from './session.js';
@@ -21,6 +22,7 @@ const groups: Array<[string, Group]> = [
   ['models', modelsBench],
   ['shaping', shapingBench],
   ['session', sessionBench],
+  ['ensemble', ensembleBench],
 ];
 
 async function main(): Promise<void> {
