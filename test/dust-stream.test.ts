@@ -76,7 +76,7 @@ describe('Dust streams over Ensemble', () => {
     } finally {
       await closeServer(bridge.server);
     }
-  }, 120_000);
+  }, 240_000);
 
   test('150 ms connections: dozens of reconnections mid-stream, intact', async () => {
     const model = shortLived(150);
@@ -107,7 +107,7 @@ describe('Dust streams over Ensemble', () => {
     } finally {
       await closeServer(bridge.server);
     }
-  }, 120_000);
+  }, 240_000);
 
   test('a proxy that resets connections at random points: nothing lost or duplicated', async () => {
     const model = getBuiltinModel('bulk');
@@ -156,7 +156,7 @@ describe('Dust streams over Ensemble', () => {
       await closeServer(proxy);
       await closeServer(bridge.server);
     }
-  }, 120_000);
+  }, 240_000);
 
   test('200 concurrent sessions through one server, all intact, memory bounded', async () => {
     const model = getBuiltinModel('bulk');
@@ -212,5 +212,5 @@ describe('Dust streams over Ensemble', () => {
       clearInterval(sampler);
       await closeServer(server);
     }
-  }, 120_000);
+  }, 240_000);
 });
