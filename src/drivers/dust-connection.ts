@@ -20,6 +20,7 @@
  */
 import type { Socket } from 'node:net';
 import type { DustSession } from '../core/session.js';
+import { WakeupTimer } from './wakeup-timer.js';
 
 /** The layer above one connection (Ensemble, or a plain stream in tests). */
 export interface PlaintextPeer {
@@ -62,7 +63,7 @@ const DEFAULT_HIGH_WATER = 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class DustConnection {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new WakeupTimer(() => this.pump());
   private endTimer: NodeJS.Timeout | null = null;
   private finished = false;
   private opened = false;
@@ -171,10 +172,7 @@ export class DustConnection {
   private pump(): void {
     if (this.finished) return;
     const session = this.session;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.timer.clear();
     if (session.silent) return;
     if (session.state === 'closed') return this.finish('local');
     this.refill();
@@ -187,11 +185,7 @@ export class DustConnection {
         this.socket.write(session.getEncoded(session.encodedReady()));
       }
     }
-    const wake = session.nextWakeup();
-    if (Number.isFinite(wake)) {
-      const delay = Math.min(MAX_TIMER_MS, Math.max(0, wake - this.clock()));
-      this.timer = setTimeout(() => this.pump(), delay);
-    }
+    this.timer.arm(session.nextWakeup(), this.clock());
   }
 
   /**
@@ -212,7 +206,7 @@ export class DustConnection {
       this.holdUntil = null;
       return false;
     }
-    this.timer = setTimeout(() => this.pump(), this.holdUntil - now);
+    this.timer.arm(this.holdUntil, now);
     return true;
   }
 
@@ -256,9 +250,9 @@ export class DustConnection {
   private finish(reason: CloseReason): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer.clear();
     if (this.endTimer !== null) clearTimeout(this.endTimer);
-    this.timer = this.endTimer = null;
+    this.endTimer = null;
     // Our side ends too (sockets are half-open capable, so nothing ends it for us).
     if (reason === 'error') this.socket.destroy();
     else this.socket.end();

@@ -17,6 +17,7 @@ import { Duplex } from 'node:stream';
 import { EnsembleClient, type EnsembleClientOptions } from '../ensemble/client.js';
 import type { DustModel } from '../shaping/model.js';
 import type { DustConnection, PlaintextPeer } from './dust-connection.js';
+import { WakeupTimer } from './wakeup-timer.js';
 import { dialDust } from './transport.js';
 
 export interface BridgeTarget {
@@ -70,7 +71,7 @@ class ClientStream {
   private readonly paused = new Set<DustConnection>();
   private nextConnId = 1;
   private dialling = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new WakeupTimer(() => this.service());
   private redialTimer: NodeJS.Timeout | null = null;
   private settled = false;
   private finished = false;
@@ -125,7 +126,7 @@ class ClientStream {
     while (this.ensemble.connectionsWanted() > this.dialling && this.redialTimer === null) this.dial();
     this.moveReceived();
     for (const connection of this.connections.values()) connection.notifyWritable();
-    this.armTimer();
+    this.timer.arm(this.ensemble.nextWakeup(), this.now);
   }
 
   private handleEvents(): void {
@@ -239,13 +240,6 @@ class ClientStream {
       );
   }
 
-  private armTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const wake = this.ensemble.nextWakeup();
-    if (wake === null) return;
-    this.timer = setTimeout(() => this.service(), Math.max(0, Math.min(2 ** 31 - 1, wake - this.now)));
-  }
 
   private fail(err: Error): void {
     if (!this.settled) {
@@ -262,7 +256,7 @@ class ClientStream {
   private shutDown(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer.clear();
     if (this.redialTimer !== null) clearTimeout(this.redialTimer);
     for (const connection of this.connections.values()) connection.close();
     this.connections.clear();

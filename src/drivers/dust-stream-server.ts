@@ -13,6 +13,7 @@ import { ReplayFilter } from '../core/replay-filter.js';
 import type { ServerIdentity } from '../core/server-keys.js';
 import type { DustModel } from '../shaping/model.js';
 import type { DustConnection, PlaintextPeer } from './dust-connection.js';
+import { WakeupTimer } from './wakeup-timer.js';
 import { createDustServer } from './transport.js';
 
 export interface DustListenerOptions {
@@ -65,7 +66,7 @@ class ServerHub {
   private nextConnId = 1;
   /** The connection whose input is being handled: a new session belongs to its client. */
   private current: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new WakeupTimer(() => this.service(), false);
 
   constructor(
     private readonly onStream: (stream: Duplex, client: ClientAddress) => void,
@@ -112,8 +113,7 @@ class ServerHub {
   }
 
   stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.clear();
   }
 
   private service(): void {
@@ -148,7 +148,7 @@ class ServerHub {
       }
     }
     for (const connection of this.connections.values()) connection.notifyWritable();
-    this.armTimer();
+    this.timer.arm(this.ensemble.nextWakeup(), this.now);
   }
 
   private openStream(session: number): void {
@@ -200,12 +200,4 @@ class ServerHub {
     pending.callback();
   }
 
-  private armTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const wake = this.ensemble.nextWakeup();
-    if (wake === null) return;
-    this.timer = setTimeout(() => this.service(), Math.max(0, Math.min(2 ** 31 - 1, wake - this.now)));
-    this.timer.unref();
-  }
 }
