@@ -12,6 +12,11 @@
  *
  * Peer input never throws: a bad length, flags, code or blank record, or a record past the
  * 2^32-block keystream limit, moves the opener to `failed`, for good.
+ *
+ * Memory follows use, so that a server can hold many idle sessions: the incomplete-record buffer
+ * exists only while a record is incomplete (allocated at that record's size), and the MAC's input
+ * buffer grows with the largest data record seen. An opener that has seen only small records holds
+ * well under 1 KiB instead of 128 KiB.
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -34,6 +39,15 @@ import { RecordMac } from './record-mac.js';
 
 const HEADER_BYTES = LENGTH_BYTES + 1; // L ‖ flags: what precedes the data
 const EMPTY = new Uint8Array(0);
+/** The MAC's first input buffer holds a record plaintext of this many bytes; it doubles as needed. */
+const MIN_MAC_CAPACITY = 512;
+
+/** The capacity for a MAC input of `length` bytes: a power of two, at most a maximal record. */
+export function macCapacityFor(length: number): number {
+  let capacity = MIN_MAC_CAPACITY;
+  while (capacity < length) capacity *= 2;
+  return Math.min(capacity, MAX_RECORD_BYTES);
+}
 
 /**
  * Turns the encrypted record stream of one direction, in any chunking, back into data.
@@ -45,11 +59,22 @@ const EMPTY = new Uint8Array(0);
  */
 export class RecordOpener {
   readonly #keystream: KeystreamXor;
-  readonly #mac: RecordMac;
-  /** Plaintext of the incomplete record at the end of the input so far (length field included). */
-  readonly #pending = new Uint8Array(MAX_RECORD_BYTES);
+  readonly #macKey: Uint8Array;
+  /** Made on the first data record and replaced by a larger one when a record does not fit. */
+  #mac: RecordMac | null = null;
+  /**
+   * The incomplete record at the end of the input so far. Its first bytes (L ‖ flags) go to
+   * `#head`; once the flags are in, a data record (or one with bad flags) gets a buffer of its own
+   * size in `#pending`, which is dropped when the record is complete (nothing else writes to it,
+   * so its data goes up as a view, without a copy). A blank record gets no buffer: its bytes are
+   * checked for zeros as they come. A peer's session sits idle with most of a packet-sized blank
+   * record in flight, so this is what lets an idle opener hold almost nothing.
+   */
+  readonly #head = new Uint8Array(HEADER_BYTES);
+  #pending: Uint8Array | null = null;
+  /** Bytes of the incomplete record received so far (0: the input ends on a record boundary). */
   #pendingLength = 0;
-  /** Wire size 2 + L of the pending record once its length is known, else 0. */
+  /** Wire size 2 + L of the incomplete record once its length is known, else 0. */
   #recordBytes = 0;
   /** Keystream bytes used: every byte received, up to the limit. */
   #position: number;
@@ -64,7 +89,7 @@ export class RecordOpener {
   constructor(keys: DirectionKeys, _startBlock = 0) {
     akeys(keys);
     this.#keystream = openKeystream(keys.encKey, _startBlock);
-    this.#mac = new RecordMac(keys.macKey, MAX_RECORD_BYTES);
+    this.#macKey = keys.macKey.slice();
     this.#position = _startBlock * 64;
   }
 
@@ -78,7 +103,10 @@ export class RecordOpener {
     return this.#failure;
   }
 
-  /** Bytes held for an incomplete record: always below 2 + 65,535. 0 once failed. */
+  /**
+   * Bytes of an incomplete record received so far: always below 2 + 65,535; 0 once failed. They
+   * are held for a data record; a blank record's are only checked and counted.
+   */
   get bufferedBytes(): number {
     return this.#pendingLength;
   }
@@ -90,10 +118,11 @@ export class RecordOpener {
 
   /**
    * Feeds received bytes, split anywhere. Never throws on content.
-   * @param chunk - any number of bytes; not retained (an incomplete record is copied).
+   * @param chunk - any number of bytes; not retained (an incomplete data record is copied).
    * @returns the data of each complete, verified data record, in order. Blank records (and a data
    *   record with no data) yield nothing, and nothing is returned once failed. The arrays are
-   *   views of one buffer per push, which no one else writes to.
+   *   views of buffers made for this push (its plaintext, or a completed record's own buffer),
+   *   which no one else writes to.
    * @throws TypeError if chunk is not a Uint8Array.
    */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -106,53 +135,63 @@ export class RecordOpener {
     const beyondLimit = chunk.length > room;
     const plain = this.#decrypt(beyondLimit ? chunk.subarray(0, room) : chunk);
     let at = 0;
-    if (this.#pendingLength > 0) at = this.#completePending(plain, delivered);
-    let recordBytes = 0; // size of the record starting at `at`, once its length is read
+    if (this.#pendingLength > 0) at = this.#continueRecord(plain, 0, delivered);
     while (this.#failure === null && at < plain.length) {
       const left = plain.length - at;
       if (left < LENGTH_BYTES) break;
-      recordBytes = this.#recordSize(plain[at]!, plain[at + 1]!, this.#position - left);
+      const recordBytes = this.#recordSize(plain[at]!, plain[at + 1]!, this.#position - left);
       if (recordBytes === 0 || left < recordBytes) break;
       // Common case: the whole record is inside this chunk; verify it in place.
-      this.#openRecord(plain.subarray(at, at + recordBytes), false, delivered);
+      this.#openRecord(plain.subarray(at, at + recordBytes), delivered);
       at += recordBytes;
-      recordBytes = 0;
     }
     if (this.#failure !== null) return delivered;
     if (at < plain.length) {
-      // An incomplete record (its length already checked if 2 bytes are in): keep it for later.
+      // The rest is the start of a record that does not end in this chunk: keep (or check) it.
       if (this.#pendingLength !== 0) throw new Error('BUG: a pending record was left incomplete mid-chunk');
-      this.#pending.set(plain.subarray(at), 0);
-      this.#pendingLength = plain.length - at;
-      this.#recordBytes = recordBytes;
+      if (this.#continueRecord(plain, at, delivered) !== plain.length) throw new Error('BUG: a record ended where none could');
     }
     if (beyondLimit && this.#failure === null) this.#fail('DUST_ERR_KEYSTREAM_EXHAUSTED');
     return delivered;
   }
 
-  /** Adds the start of `plain` to the pending record; returns how many bytes of `plain` it took. */
-  #completePending(plain: Uint8Array, delivered: Uint8Array[]): number {
-    let at = 0;
-    if (this.#recordBytes === 0) {
-      // Only part of the length field so far (1 byte): complete it first, then bound L.
-      const take = Math.min(LENGTH_BYTES - this.#pendingLength, plain.length);
-      this.#pending.set(plain.subarray(0, take), this.#pendingLength);
-      this.#pendingLength += take;
-      at = take;
-      if (this.#pendingLength < LENGTH_BYTES) return at;
-      const recordStart = this.#position - plain.length - (this.#pendingLength - take);
-      this.#recordBytes = this.#recordSize(this.#pending[0]!, this.#pending[1]!, recordStart);
-      if (this.#recordBytes === 0) return plain.length;
+  /**
+   * Adds `plain[from..]` to the incomplete record, up to its end; returns the index just past what
+   * it took (plain.length after a failure). Opens the record if it is complete.
+   */
+  #continueRecord(plain: Uint8Array, from: number, delivered: Uint8Array[]): number {
+    const head = this.#head;
+    let at = from;
+    // L ‖ flags, byte by byte; L is bounded as soon as its 2 bytes are in.
+    while (this.#pendingLength < HEADER_BYTES) {
+      if (at === plain.length) return at;
+      head[this.#pendingLength++] = plain[at++]!;
+      if (this.#pendingLength === LENGTH_BYTES) {
+        const recordStart = this.#position - plain.length + at - LENGTH_BYTES;
+        this.#recordBytes = this.#recordSize(head[0]!, head[1]!, recordStart);
+        if (this.#recordBytes === 0) return plain.length;
+      }
+      if (this.#pendingLength === HEADER_BYTES && head[LENGTH_BYTES] !== FLAG_BLANK) {
+        this.#pending = new Uint8Array(this.#recordBytes);
+        this.#pending.set(head, 0);
+      }
     }
+    const pending = this.#pending;
     const take = Math.min(this.#recordBytes - this.#pendingLength, plain.length - at);
-    this.#pending.set(plain.subarray(at, at + take), this.#pendingLength);
+    const piece = plain.subarray(at, at + take);
+    if (pending !== null) pending.set(piece, this.#pendingLength);
+    else if (!isAllZero(piece)) {
+      // Blank records carry no MAC, so only zeros are accepted (as in #openRecord).
+      this.#fail('DUST_ERR_BAD_BLANK');
+      return plain.length;
+    }
     this.#pendingLength += take;
     at += take;
     if (this.#pendingLength < this.#recordBytes) return at;
-    const record = this.#pending.subarray(0, this.#recordBytes);
+    this.#pending = null;
     this.#pendingLength = 0;
     this.#recordBytes = 0;
-    this.#openRecord(record, true, delivered);
+    if (pending !== null) this.#openRecord(pending, delivered);
     return at;
   }
 
@@ -169,22 +208,22 @@ export class RecordOpener {
   }
 
   /**
-   * Checks one whole decrypted record (L ‖ flags ‖ data ‖ code) and delivers its data. `copy` is
-   * set when the record sits in the reused pending buffer, so its data must be copied out.
+   * Checks one whole decrypted record (L ‖ flags ‖ data ‖ code) and delivers its data as a view:
+   * the record lies in a buffer no one writes to again.
    */
-  #openRecord(record: Uint8Array, copy: boolean, delivered: Uint8Array[]): void {
+  #openRecord(record: Uint8Array, delivered: Uint8Array[]): void {
     const codeAt = record.length - CODE_BYTES;
     const flags = record[LENGTH_BYTES]!;
     if (flags === FLAG_DATA) {
       // The code covers L in the clear, flags and data: the record's plaintext before the code.
-      const expected = this.#mac.codeOf(record.subarray(0, codeAt));
+      const expected = this.#macFor(codeAt).codeOf(record.subarray(0, codeAt));
       if (!timingSafeEqual(expected, record.subarray(codeAt))) {
         this.#fail('DUST_ERR_BAD_MAC');
         return;
       }
       if (codeAt > HEADER_BYTES) {
         const data = record.subarray(HEADER_BYTES, codeAt);
-        delivered.push(copy ? data.slice() : data);
+        delivered.push(data);
       }
     } else if (flags === FLAG_BLANK) {
       // Blank records carry no MAC, so only an all-zero payload is accepted: otherwise one flipped
@@ -193,6 +232,13 @@ export class RecordOpener {
     } else {
       this.#fail('DUST_ERR_BAD_FLAGS');
     }
+  }
+
+  /** A RecordMac that can take a message of `length` bytes (grown by doubling, never shrunk). */
+  #macFor(length: number): RecordMac {
+    const mac = this.#mac;
+    if (mac !== null && mac.input.length - RecordMac.MESSAGE_OFFSET >= length) return mac;
+    return (this.#mac = new RecordMac(this.#macKey, macCapacityFor(length)));
   }
 
   #decrypt(ciphertext: Uint8Array): Uint8Array {
@@ -206,7 +252,8 @@ export class RecordOpener {
   /** Moves to the sticky failed state; returns 0 so size checks can `return this.#fail(...)`. */
   #fail(code: RecordFailure): 0 {
     this.#failure = code;
-    this.#pendingLength = 0; // nothing more is read, so nothing more is held
+    this.#pending = null; // nothing more is read, so nothing more is held
+    this.#pendingLength = 0;
     this.#recordBytes = 0;
     return 0;
   }

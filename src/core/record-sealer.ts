@@ -2,6 +2,10 @@
  * Sealing side of the record protocol (seed "Message Protocol": "Sending a message with data" and
  * "Sending a message without data"; DECISIONS.md "Record protocol"). Wire format: record-format.ts
  * and docs/records.md.
+ *
+ * Memory follows use, so that a server can hold many idle sessions: the plaintext buffer grows with
+ * the largest data record sealed, and blank records (zeros under a length) are encrypted from one
+ * zero buffer shared by every sealer, so an idle session's padding costs it nothing to keep.
  * @module
  */
 import { abytes, aint } from './bytes.js';
@@ -20,8 +24,16 @@ import {
   type KeystreamXor,
 } from './record-format.js';
 import { RecordMac } from './record-mac.js';
+import { macCapacityFor } from './record-opener.js';
 
 const HEADER_BYTES = LENGTH_BYTES + 1; // L ‖ flags: what precedes the data in the plaintext
+
+/**
+ * The plaintext of blank records for every sealer: the two length bytes are written per record,
+ * every other byte stays 0 (flags 0, zero payload, zero code). Sealing is synchronous, so sharing
+ * it is safe; made on first use.
+ */
+let blankPlaintext: Uint8Array | null = null;
 
 /**
  * Turns data into encrypted records for one direction. One sealer per direction and connection:
@@ -34,12 +46,14 @@ const HEADER_BYTES = LENGTH_BYTES + 1; // L ‖ flags: what precedes the data in
  */
 export class RecordSealer {
   readonly #keystream: KeystreamXor;
-  readonly #mac: RecordMac;
+  readonly #macKey: Uint8Array;
+  /** Made on the first data record and replaced by a larger one when a record does not fit. */
+  #mac: RecordMac | null = null;
   /**
-   * Plaintext of the record being sealed, reused: the ciphertext is the only per-record buffer. It
-   * sits inside the MAC's input buffer, so the code is computed over it in place.
+   * Plaintext of the data record being sealed, reused: the ciphertext is the only per-record
+   * buffer. It sits inside the MAC's input buffer, so the code is computed over it in place.
    */
-  readonly #plain: Uint8Array;
+  #plain: Uint8Array = new Uint8Array(0);
   #position: number;
 
   /**
@@ -51,8 +65,7 @@ export class RecordSealer {
   constructor(keys: DirectionKeys, _startBlock = 0) {
     akeys(keys);
     this.#keystream = openKeystream(keys.encKey, _startBlock);
-    this.#mac = new RecordMac(keys.macKey, MAX_RECORD_BYTES);
-    this.#plain = this.#mac.input.subarray(RecordMac.MESSAGE_OFFSET);
+    this.#macKey = keys.macKey.slice();
     this.#position = _startBlock * 64;
   }
 
@@ -81,6 +94,7 @@ export class RecordSealer {
       throw new RangeError(`data must be 1..${MAX_RECORD_DATA} bytes, got ${data.length}`);
     }
     this.#checkKeystream();
+    const mac = this.#macFor(HEADER_BYTES + data.length + CODE_BYTES);
     const plain = this.#plain;
     const payloadLength = MIN_PAYLOAD_LENGTH + data.length;
     plain[0] = payloadLength >>> 8;
@@ -89,10 +103,10 @@ export class RecordSealer {
     plain.set(data, HEADER_BYTES);
     const codeAt = HEADER_BYTES + data.length;
     // The code covers L in the clear, then flags and data: exactly the plaintext bytes before it.
-    const code = this.#mac.codeOfInput(codeAt);
+    const code = mac.codeOfInput(codeAt);
     if (code.length !== CODE_BYTES) throw new Error('BUG: HMAC-SHA-256 gave a code of the wrong size');
     plain.set(code, codeAt);
-    return this.#encrypt(codeAt + CODE_BYTES);
+    return this.#encrypt(plain, codeAt + CODE_BYTES);
   }
 
   /**
@@ -104,13 +118,21 @@ export class RecordSealer {
   sealBlank(zeroBytes: number): Uint8Array {
     aint(zeroBytes, 0, MAX_RECORD_DATA, 'zeroBytes');
     this.#checkKeystream();
-    const plain = this.#plain;
+    // Flags (FLAG_BLANK = 0) and every data and code byte are the buffer's zeros.
+    const plain = (blankPlaintext ??= new Uint8Array(MAX_RECORD_BYTES).fill(FLAG_BLANK));
     const payloadLength = MIN_PAYLOAD_LENGTH + zeroBytes;
     plain[0] = payloadLength >>> 8;
     plain[1] = payloadLength & 0xff;
-    const total = LENGTH_BYTES + payloadLength;
-    plain.fill(FLAG_BLANK, LENGTH_BYTES, total); // flags 0 and every data and code byte 0
-    return this.#encrypt(total);
+    return this.#encrypt(plain, LENGTH_BYTES + payloadLength);
+  }
+
+  /** The MAC whose input buffer holds a record plaintext of `length` bytes (grown by doubling). */
+  #macFor(length: number): RecordMac {
+    const mac = this.#mac;
+    if (mac !== null && this.#plain.length >= length) return mac;
+    const bigger = new RecordMac(this.#macKey, macCapacityFor(length));
+    this.#plain = bigger.input.subarray(RecordMac.MESSAGE_OFFSET);
+    return (this.#mac = bigger);
   }
 
   #checkKeystream(): void {
@@ -121,9 +143,9 @@ export class RecordSealer {
     }
   }
 
-  /** Encrypts the first `total` plaintext bytes (length and payload in one update: same keystream). */
-  #encrypt(total: number): Uint8Array {
-    const out = this.#keystream.update(this.#plain.subarray(0, total));
+  /** Encrypts the first `total` bytes of `plain` (length and payload in one update: same keystream). */
+  #encrypt(plain: Uint8Array, total: number): Uint8Array {
+    const out = this.#keystream.update(plain.subarray(0, total));
     if (out.length !== total) throw new Error('BUG: ChaCha20 returned a short ciphertext');
     this.#position += total;
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
