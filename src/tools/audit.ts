@@ -160,7 +160,7 @@ export interface WangVerdict {
  * the limit of that reference, so the test is the same without the randomness of a reference
  * sample (its spread at 2^19 blocks, about 0.0014 in D, is far below the distances that decide).
  */
-function randomBlockEntropyDistribution(blockSize: number): { atoms: Float64Array; cumulative: Float64Array } {
+function blockEntropyDistribution(blockSize: number): { atoms: Float64Array; cumulative: Float64Array } {
   const byEntropy = new Map<number, number>();
   const factorial = (k: number): number => (k <= 1 ? 1 : k * factorial(k - 1));
   const visit = (parts: number[], remaining: number, largest: number): void => {
@@ -195,6 +195,15 @@ function roundEntropy(h: number): number {
 let blockReference: { atoms: Float64Array; cumulative: Float64Array } | undefined;
 
 /**
+ * The reference of the entropy test: the exact distribution of the plug-in entropy of 8 uniform
+ * random bytes, as sorted atoms (bits) and cumulative probabilities (computed once).
+ */
+export function wangReferenceBlockEntropies(): { readonly atoms: Float64Array; readonly cumulative: Float64Array } {
+  blockReference ??= blockEntropyDistribution(WANG.blockSize);
+  return blockReference;
+}
+
+/**
  * KS distance between the empirical cdf of `values` (all equal to some atom) and a discrete
  * reference given by sorted atoms and cumulative probabilities: the two step functions only jump
  * at atoms, so the supremum is a maximum over atoms.
@@ -227,7 +236,7 @@ export function wangEntropyTest(payload: Uint8Array): WangVerdict {
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
   const used = payload.subarray(0, WANG.bytesUsed);
   if (used.length < WANG.minLength) return NO_DECISION;
-  blockReference ??= randomBlockEntropyDistribution(WANG.blockSize);
+  const reference = wangReferenceBlockEntropies();
   const blocks = Math.floor(used.length / WANG.blockSize);
   const entropies: number[] = [];
   const counts = new Map<number, number>();
@@ -236,7 +245,7 @@ export function wangEntropyTest(payload: Uint8Array): WangVerdict {
     for (let i = b * WANG.blockSize; i < (b + 1) * WANG.blockSize; i++) counts.set(used[i]!, (counts.get(used[i]!) ?? 0) + 1);
     entropies.push(roundEntropy(entropyOfCounts([...counts.values()], WANG.blockSize)));
   }
-  const d = distanceToReference(entropies, blockReference.atoms, blockReference.cumulative);
+  const d = distanceToReference(entropies, reference.atoms, reference.cumulative);
   return wangDecision(d, blocks, WANG.referenceBytes / WANG.blockSize);
 }
 
