@@ -6,7 +6,8 @@
  *
  * - **Connections.** A SYN without ACK starts a new connection on its 4-tuple, unless it is a
  *   retransmission of the current connection's SYN (same sender, same sequence number) or the
- *   other half of a simultaneous open; so a reused port pair after a close is a new flow. The
+ *   other half of a simultaneous open, or arrives after the SYN-ACK that answers it, before any
+ *   data; so a reused port pair after a close is a new flow, and so is a SYN after data. The
  *   client is the SYN's sender; without a SYN, the receiver of a SYN-ACK; without either (the
  *   capture began mid-connection), the first sender.
  * - **Sequence space.** Sequence numbers are unwrapped to stream offsets by taking, for each
@@ -202,8 +203,9 @@ class Connection {
     if (this.reset || (this.finFromFirst && this.finFromSecond) || this.hasData) return false;
     const half = this.halfOf(seg.src);
     if (half.isn === undefined) {
-      // The other side's SYN in a simultaneous open, or the first SYN after SYN-less segments.
-      return this.clientEvidence === 2;
+      // The other side's SYN in a simultaneous open, or a SYN captured after its SYN-ACK (two
+      // interfaces, reordered timestamps). After SYN-less segments only, it is a new connection.
+      return this.clientEvidence >= 1;
     }
     return half.isn === seg.seq; // a retransmitted SYN
   }
