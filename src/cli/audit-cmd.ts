@@ -84,16 +84,18 @@ export function reportInputError(err: unknown, usage: string): number {
     process.stderr.write(`dust: ${(err as Error).message}\n${usage}\n`);
     return 2;
   }
-  if (err instanceof Error && (err.name === 'CaptureError' || err.name === 'ModelError' || err instanceof RangeError)) {
-    process.stderr.write(`dust: ${err.message}\n`);
+  const name = (err as Error | null)?.name;
+  if (name === 'CaptureError' || name === 'ModelError' || err instanceof RangeError) {
+    process.stderr.write(`dust: ${(err as Error).message}\n`);
     return 2;
   }
   throw err;
 }
 
+/** node:util parseArgs errors carry an ERR_PARSE_ARGS_* code (checked by code, not by class). */
 function isParseArgsError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 /** `dust audit`; argv is what follows the word "audit". Resolves to the exit status. */
