@@ -252,6 +252,7 @@ function formatNumber(x: number | null): string {
 
 function formatP(p: number | null): string {
   if (p === null) return '-';
+  if (p === 0) return '< 1e-300';
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
 

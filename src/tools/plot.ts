@@ -73,6 +73,7 @@ function formatTick(value: number): string {
 }
 
 function formatP(p: number): string {
+  if (p === 0) return '< 1e-300';
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
 
@@ -99,7 +100,8 @@ function renderPanel(p: Panel): string {
   const x1 = p.edges[p.edges.length - 1]!;
   const sx = (v: number): number => p.x + ((v - x0) / (x1 - x0)) * p.width;
   const top = Math.max(...p.model, ...(p.observed ?? [0]), 1e-12);
-  const yTicks = niceTicks(top * 100, 5);
+  // 10% headroom (up to 100%) so that a flat model line does not sit on the top edge.
+  const yTicks = niceTicks(Math.min(100, top * 110), 5);
   const yMax = yTicks[yTicks.length - 1]! / 100;
   const sy = (v: number): number => p.y + p.height - (v / yMax) * p.height;
   const f = (v: number): string => v.toFixed(2);
