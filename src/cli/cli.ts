@@ -10,6 +10,8 @@ import { DEMO_USAGE, runDemo } from './demo.js';
 import { runSelfTest } from './selftest.js';
 import { CLIENT_USAGE, runClient, runServer, SERVER_USAGE } from './standalone.js';
 import { UsageError } from './usage-error.js';
+import { MODEL_USAGE, runModel } from './model-cmd.js';
+import { AUDIT_USAGE, runAudit } from './audit-cmd.js';
 
 export const VERSION = '0.1.0';
 
@@ -21,6 +23,8 @@ commands:
   client    a SOCKS5 listener whose connections go through a Dust bridge
   keygen    make a server key and state file
   engine    drive one session over stdin/stdout with the command-byte Dust API
+  model     build a model from packet captures, check captured traffic against a model, plot a model
+  audit     run published censor detectors on the TCP flows of a packet capture
   version   print the version
 
 Run "dust <command> --help" for a command's options.`;
@@ -31,6 +35,8 @@ const COMMAND_USAGE: Record<string, string> = {
   client: CLIENT_USAGE,
   keygen: KEYGEN_USAGE,
   engine: ENGINE_USAGE,
+  model: MODEL_USAGE,
+  audit: AUDIT_USAGE,
 };
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -58,6 +64,10 @@ export async function runCli(argv: string[]): Promise<number> {
         return runKeygen(rest);
       case 'engine':
         return await runEngine(rest);
+      case 'model':
+        return await runModel(rest);
+      case 'audit':
+        return await runAudit(rest);
       case 'help':
       case '-h':
       case '--help':
