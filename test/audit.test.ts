@@ -4,6 +4,11 @@
  * exemption boundary, the Monte-Carlo table of §1, random (obfs4-like) first payloads flagged and
  * HTTP requests passed, per flow and in the summary.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ACK, FIN, ipPacket, LINK, pcapFile, SYN, type Record as CaptureRecord } from './support/capture-writer.js';
+import { runAudit } from '../src/cli/audit-cmd.js';
 import type { TcpFlow } from '../src/tools/flows.js';
 import {
   auditFlows,
@@ -265,5 +270,80 @@ describe('audit per flow and summary', () => {
     expect(report.flows[0]!.wangEntropy!.decision).toBe('no-decision');
     expect(report.summary[1]!.noDecision).toBe(1);
     expect(formatAuditReport(report)).toContain('no decision (<149 B)');
+  });
+});
+
+/** A pcap (raw IP) of the flows: handshake, data segments in time order, FIN from the client. */
+function capture(flows: TcpFlow[]): Uint8Array {
+  const records: CaptureRecord[] = [];
+  for (const flow of flows) {
+    const c = flow.client;
+    const s = flow.server;
+    let cSeq = 1000;
+    let sSeq = 5000;
+    records.push({ timeMs: flow.startMs, data: ipPacket({ src: c, dst: s, seq: cSeq++, flags: SYN }) });
+    records.push({ timeMs: flow.startMs, data: ipPacket({ src: s, dst: c, seq: sSeq++, ack: cSeq, flags: SYN | ACK }) });
+    const data = [...flow.c2s.map((p) => ({ ...p, up: true })), ...flow.s2c.map((p) => ({ ...p, up: false }))].sort((a, b) => a.timeMs - b.timeMs);
+    for (const p of data) {
+      const [src, dst] = p.up ? [c, s] : [s, c];
+      records.push({ timeMs: p.timeMs, data: ipPacket({ src, dst, seq: p.up ? cSeq : sSeq, payload: p.payload }) });
+      if (p.up) cSeq += p.payload.length;
+      else sSeq += p.payload.length;
+    }
+    records.push({ timeMs: flow.endMs, data: ipPacket({ src: c, dst: s, seq: cSeq, flags: FIN | ACK }) });
+  }
+  return pcapFile(records, { linkType: LINK.RAW });
+}
+
+describe('dust audit', () => {
+  let dir: string;
+  let out: string[];
+  let err: string[];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dust-audit-'));
+    out = [];
+    err = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a capture of obfs4-like and HTTP flows: random ones flagged, HTTP passed, --port filters', async () => {
+    const random = seededRandom(9);
+    const flows = [
+      ...Array.from({ length: 6 }, (_, i) => ({ ...flowWith([random(300 + 100 * i), random(800)], 30000 + i), server: { ip: '10.0.0.1', port: 443 } })),
+      ...httpRequests().map((r, i) => ({ ...flowWith([r], 40000 + i), server: { ip: '10.0.0.1', port: 80 } })),
+    ];
+    const path = join(dir, 'mixed.pcap');
+    writeFileSync(path, capture(flows));
+    expect(await runAudit([path])).toBe(0);
+    const text = out.join('');
+    expect(text).toContain('11 flow(s)');
+    expect(text).toMatch(/GFW fully-encrypted rule \(Wu et al\. 2023\)\s+6\s+11\s+54\.5%/);
+    expect(text.split('\n').filter((l) => l.includes(':443') && l.includes('FLAG'))).toHaveLength(6);
+    expect(text.split('\n').filter((l) => l.includes(':80 ') && l.includes('pass'))).toHaveLength(5);
+    out.length = 0;
+    expect(await runAudit([path, '--port', '80'])).toBe(0);
+    expect(out.join('')).toMatch(/GFW fully-encrypted rule \(Wu et al\. 2023\)\s+0\s+5\s+0\.0%/);
+    out.length = 0;
+    expect(await runAudit([path, path, '--host', '10.0.0.1'])).toBe(0); // two files: flows add up
+    expect(out.join('')).toContain('22 flow(s)');
+  });
+
+  test('bad input exits 2 with a one-line reason', async () => {
+    expect(await runAudit([])).toBe(2);
+    expect(err.join('')).toContain('dust: audit needs at least one CAPTURE file');
+    expect(await runAudit([join(dir, 'missing.pcap')])).toBe(2);
+    writeFileSync(join(dir, 'short.pcap'), new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1, 2, 0]));
+    err.length = 0;
+    expect(await runAudit([join(dir, 'short.pcap')])).toBe(2);
+    expect(err.join('')).toMatch(/^dust: .*short\.pcap.*\n$/);
+    expect(await runAudit([join(dir, 'short.pcap'), '--port', 'http'])).toBe(2);
+    expect(await runAudit(['--nope'])).toBe(2);
+    expect(await runAudit(['-h'])).toBe(0);
+    expect(out.join('')).toContain('usage: dust audit CAPTURE...');
   });
 });

@@ -3,6 +3,12 @@
  * drawn from another model fail on exactly the tests whose feature differs, and real DustSession
  * traffic (a client/server pair on a virtual clock) passes its own model.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ACK, FIN, ipPacket, LINK, pcapFile, SYN, type Record as CaptureRecord } from './support/capture-writer.js';
+import { runModelCheck } from '../src/cli/model-check-cmd.js';
+import { generateServerIdentity } from '../src/core/server-keys.js';
 import { createContentCoder } from '../src/shaping/coder.js';
 import { parseModel, type DustModel, type ModelDefinition } from '../src/shaping/model.js';
 import { ShapingPrng } from '../src/shaping/prng.js';
@@ -193,8 +199,11 @@ describe('real DustSession traffic passes its own model', () => {
     'session-test',
   );
 
+  const identity = generateServerIdentity(seededRandom(1000));
+
   function sessionFlow(seed: number): TcpFlow {
-    const pair = makePair(m, { clientRandom: seededRandom(2 * seed), serverRandom: seededRandom(2 * seed + 1), now: 0 });
+    // Every input seeded (the server key too), so the outcome is the same on every run.
+    const pair = makePair(m, { clientRandom: seededRandom(2 * seed), serverRandom: seededRandom(2 * seed + 1), now: 0, identity });
     const end = pair.client.durationMs;
     const c2s: FlowPacket[] = [];
     const s2c: FlowPacket[] = [];
@@ -221,5 +230,81 @@ describe('real DustSession traffic passes its own model', () => {
     expect(report.rows.every((r) => r.pValue !== null)).toBe(true);
     expect(report.rejected).toBe(false);
     expect(rowsOf(report)['client→server bytes']!.note).toContain('prefix left out in 30 flow(s)');
+  });
+});
+
+/** A pcap (raw IP) of the flows: handshake, data segments in time order, FIN from the client. */
+function capture(flows: TcpFlow[]): Uint8Array {
+  const records: CaptureRecord[] = [];
+  for (const flow of flows) {
+    const c = flow.client;
+    const s = flow.server;
+    let cSeq = 1000;
+    let sSeq = 5000;
+    records.push({ timeMs: flow.startMs, data: ipPacket({ src: c, dst: s, seq: cSeq++, flags: SYN }) });
+    records.push({ timeMs: flow.startMs, data: ipPacket({ src: s, dst: c, seq: sSeq++, ack: cSeq, flags: SYN | ACK }) });
+    const data = [...flow.c2s.map((p) => ({ ...p, up: true })), ...flow.s2c.map((p) => ({ ...p, up: false }))].sort((a, b) => a.timeMs - b.timeMs);
+    for (const p of data) {
+      const [src, dst] = p.up ? [c, s] : [s, c];
+      records.push({ timeMs: p.timeMs, data: ipPacket({ src, dst, seq: p.up ? cSeq : sSeq, payload: p.payload }) });
+      if (p.up) cSeq += p.payload.length;
+      else sSeq += p.payload.length;
+    }
+    records.push({ timeMs: flow.endMs, data: ipPacket({ src: c, dst: s, seq: cSeq, flags: FIN | ACK }) });
+  }
+  return pcapFile(records, { linkType: LINK.RAW });
+}
+
+describe('dust model check', () => {
+  let dir: string;
+  let out: string[];
+  let err: string[];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dust-check-'));
+    out = [];
+    err = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('exit 0 for a capture of the model, 1 for another model, with the table on stdout', async () => {
+    const modelPath = join(dir, 'm.json');
+    writeFileSync(modelPath, JSON.stringify(definition()));
+    const pcap = join(dir, 'dust.pcap');
+    writeFileSync(pcap, capture(sampleFlows(model(), 30, 21)));
+    expect(await runModelCheck([modelPath, pcap, '--alpha', '0.01'])).toBe(0);
+    expect(out.join('')).toContain('model check-test, 30 flow(s)');
+    expect(out.join('')).toContain('No test rejects the model at alpha = 0.01.');
+    out.length = 0;
+    const otherPath = join(dir, 'other.json');
+    writeFileSync(otherPath, JSON.stringify(definition({ length: { family: 'normal', mean: 340, stddev: 80 } })));
+    expect(await runModelCheck([otherPath, pcap])).toBe(1);
+    expect(out.join('')).toMatch(/client→server\s+lengths.*REJECT/);
+    expect(out.join('')).toContain('2 test(s) reject the model at alpha = 0.01.');
+    out.length = 0;
+    // A port no flow uses: every test is skipped, nothing rejects.
+    expect(await runModelCheck([otherPath, pcap, '--port', '1'])).toBe(0);
+    expect(out.join('')).toContain('model check-test, 0 flow(s)');
+  });
+
+  test('bad input exits 2', async () => {
+    const pcap = join(dir, 'empty.pcap');
+    writeFileSync(pcap, capture([]));
+    expect(await runModelCheck(['text'])).toBe(2);
+    expect(err.join('')).toContain('model check needs a MODEL and at least one CAPTURE file');
+    expect(await runModelCheck(['text', pcap, '--alpha', '2'])).toBe(2);
+    expect(await runModelCheck(['text', pcap, '--alpha', 'x'])).toBe(2);
+    expect(await runModelCheck(['nosuchmodel', pcap])).toBe(2);
+    writeFileSync(join(dir, 'bad.json'), '{"format": "dust-model/2"}');
+    err.length = 0;
+    expect(await runModelCheck([join(dir, 'bad.json'), pcap])).toBe(2);
+    expect(err.join('')).toContain('unsupported format');
+    expect(await runModelCheck(['text', join(dir, 'nope.pcap')])).toBe(2);
+    expect(await runModelCheck(['text', pcap])).toBe(0);
+    expect(await runModelCheck(['--help'])).toBe(0);
   });
 });
