@@ -333,6 +333,15 @@ describe('dust audit', () => {
     expect(out.join('')).toContain('22 flow(s)');
   });
 
+  test('a capture of 8 MiB or more reports its progress on stderr in 25% steps', async () => {
+    const big = Array.from({ length: 3 }, (_, i) => ({ ...flowWith(Array.from({ length: 50 }, () => new Uint8Array(60_000).fill(0x41 + i)), 20000 + i), server: { ip: '10.0.0.1', port: 443 } }));
+    const path = join(dir, 'big.pcap');
+    writeFileSync(path, capture(big));
+    expect(await runAudit([path])).toBe(0);
+    expect(err.join('')).toBe([0, 25, 50, 75, 100].map((p) => `reading ${path}: ${p}%\n`).join(''));
+    expect(out.join('')).toContain('3 flow(s)');
+  });
+
   test('bad input exits 2 with a one-line reason', async () => {
     expect(await runAudit([])).toBe(2);
     expect(err.join('')).toContain('dust: audit needs at least one CAPTURE file');

@@ -53,18 +53,20 @@ export function readFlows(paths: readonly string[], filter: FlowFilter): TcpFlow
     } catch (err) {
       throw new UsageError(`cannot read capture ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    const showProgress = process.stderr.isTTY && statSync(path).size >= PROGRESS_BYTES;
+    // Like `dust model build`: one line updated in place on a terminal, 25% steps otherwise.
+    const showProgress = statSync(path).size >= PROGRESS_BYTES;
+    const tty = process.stderr.isTTY === true;
     let shown = -1;
     const onProgress = showProgress
       ? (fraction: number): void => {
-          const percent = Math.floor(fraction * 100);
+          const percent = tty ? Math.floor(fraction * 100) : 25 * Math.floor(fraction * 4);
           if (percent === shown) return;
           shown = percent;
-          process.stderr.write(`\rreading ${path}: ${percent}%`);
+          process.stderr.write(tty ? `\rreading ${path}: ${percent}%` : `reading ${path}: ${percent}%\n`);
         }
       : undefined;
     const segments = readCapture(bytes, path, onProgress);
-    if (showProgress) process.stderr.write('\n');
+    if (showProgress && tty) process.stderr.write('\n');
     try {
       flows.push(...reassembleFlows(segments, filter));
     } catch (err) {
