@@ -133,8 +133,10 @@ describe('reassembly by sequence number', () => {
   });
 
   test('a gap the capture missed is skipped; what follows is still delivered', () => {
-    const flows = reassembleFlows([syn, at(0, 10), at(20, 16)]);
+    const flows = reassembleFlows([syn, at(0, 10), at(20, 16), seg(S, C, 500, ACK, 'reply')]);
     expect(flows[0]!.c2s.map((p) => text(p.payload))).toEqual([body.slice(0, 10), body.slice(20)]);
+    expect(flows[0]!.missingBytes).toBe(10);
+    expect(reassembleFlows([syn, at(0, 10), at(10, 26)])[0]!.missingBytes).toBe(0);
   });
 
   test('without a SYN the stream starts at the lowest sequence number seen, even if it came later', () => {
@@ -194,6 +196,7 @@ describe('reassembly by sequence number', () => {
           expect(Buffer.concat(out.map((p) => p.payload)).equals(Buffer.from(data))).toBe(true);
           expect(out.every((p) => p.payload.length > 0)).toBe(true);
           expect(out.length).toBeLessThanOrEqual(segs.length);
+          expect(flows[0]!.missingBytes).toBe(0);
         },
       ),
       { numRuns: 400 },

@@ -128,6 +128,14 @@ export async function runModelBuild(argv: string[], io: CommandIo = processIo): 
     if (flows.length === 0) {
       throw new ModelBuildError(`no TCP flows${where} in ${plural(args.captures.length, 'capture')} (${plural(segments.length, 'TCP segment')} read)`);
     }
+    const holed = flows.filter((f) => (f.missingBytes ?? 0) > 0);
+    if (holed.length > 0) {
+      const missing = holed.reduce((sum, f) => sum + f.missingBytes!, 0);
+      io.stderr(
+        `dust: warning: the capture lacks ${plural(missing, 'byte')} of stream data in ${holed.length} of ${plural(flows.length, 'flow')} ` +
+          '(packets dropped while capturing?); lengths and packet rates from those flows are skewed\n',
+      );
+    }
     const definition = buildModel(flows, { name: args.name, ...(args.description !== undefined ? { description: args.description } : {}) });
     try {
       writeFileSync(args.output, formatModelJson(definition));

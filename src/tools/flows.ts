@@ -17,7 +17,8 @@
  * - **Reassembly.** Segments are ordered by offset (capture order among equal offsets). A segment
  *   that brings no new byte (a retransmission, a keep-alive probe) is dropped; one that overlaps
  *   what came before keeps only its new bytes. Bytes missing from the capture leave a gap that is
- *   skipped: the next segment is still delivered. RST payloads (diagnostic text) are ignored.
+ *   skipped: the next segment is still delivered, and the flow's `missingBytes` counts it. RST
+ *   payloads (diagnostic text) are ignored.
  *
  * Each delivered packet keeps the capture time of the segment that carried it.
  * @module
@@ -43,6 +44,11 @@ export interface TcpFlow {
   /** Client-to-server and server-to-client payloads, reassembled by sequence number. */
   c2s: FlowPacket[];
   s2c: FlowPacket[];
+  /**
+   * Bytes of sequence space inside the streams that no captured segment holds (both directions;
+   * the capture dropped packets). Set by `reassembleFlows`; optional so that tests may build flows.
+   */
+  missingBytes?: number;
 }
 
 /** Keeps flows one of whose ends matches (both criteria when both are given). */
@@ -155,6 +161,9 @@ class HalfStream {
     this.placed.push({ offset, timeMs: seg.timeMs, payload: seg.payload });
   }
 
+  /** Bytes skipped over by `reassemble` (holes in the capture). */
+  missing = 0;
+
   /** The payload in stream order, each byte once. */
   reassemble(): FlowPacket[] {
     const segs = this.placed;
@@ -167,6 +176,7 @@ class HalfStream {
       const end = s.offset + s.payload.length;
       if (end <= next) continue; // nothing new: a retransmission or a probe
       // s.offset > next is a gap (bytes the capture missed); deliver what we have.
+      if (s.offset > next) this.missing += s.offset - next;
       const skip = Math.max(0, next - s.offset);
       out.push({ timeMs: s.timeMs, payload: skip === 0 ? s.payload : s.payload.subarray(skip) });
       next = end;
@@ -247,6 +257,7 @@ class Connection {
       endMs: this.endMs,
       c2s: clientIsFirst ? firstPackets : secondPackets,
       s2c: clientIsFirst ? secondPackets : firstPackets,
+      missingBytes: this.fromFirst.missing + this.fromSecond.missing,
     };
   }
 }

@@ -18,8 +18,9 @@
  *   steady trickle.
  * - `prefix`: the longest common prefix of the direction's first payload over all flows that
  *   send in that direction (at least 2 such flows, at most 64 bytes). A text prefix is cut back to
- *   a token boundary, so that two requests for `/index` and `/info` give `GET /`, not `GET /in`
- *   (an accident of the sample that real clients would not all share). The prefix is worth
+ *   its last whole line, or else to a token boundary, so that two requests for `/index` and
+ *   `/info` give `GET /`, not `GET /in`, and responses sent on one day do not ship `Date: Thu`
+ *   (accidents of the sample that real traffic would not all share). The prefix is worth
  *   shipping although Dust's bytes after it are not valid syntax: censors classify connections by
  *   their first bytes (the GFW exempts `GET `/`POST `/TLS headers from its fully-encrypted rule,
  *   detection.md Ex5), and the receiver checks it, so it costs nothing but its length.
@@ -129,7 +130,7 @@ interface DirectionStats {
 function summary(used: number, all: number, c2s: DirectionStats, s2c: DirectionStats): string {
   const side = (s: DirectionStats) =>
     `${s.packets} packets, ${s.bytes} bytes${s.prefixBytes > 0 ? `, a ${s.prefixBytes}-byte prefix` : ''}`;
-  const skipped = all > used ? ` (${all - used} flows without payload left out)` : '';
+  const skipped = all > used ? ` (${all - used} ${all - used === 1 ? 'flow' : 'flows'} without payload left out)` : '';
   return `Built by "dust model build" from ${used} captured TCP flows${skipped}: client to server ${side(c2s)}; server to client ${side(s2c)}.`;
 }
 
@@ -181,8 +182,9 @@ export function packetsPerWindow(flow: Pick<TcpFlow, 'startMs' | 'endMs'>, packe
 
 /**
  * The prefix every payload starts with (at most MAX_BUILT_PREFIX bytes). When it is text, it is
- * cut back to the last point that is a token boundary in every payload: just after a delimiter,
- * or where each payload either ends or continues with a delimiter.
+ * cut back to the end of its last whole line, or, without a line break, to the last point that is
+ * a token boundary in every payload: just after a delimiter, or where each payload either ends or
+ * continues with a delimiter.
  */
 export function sharedPrefix(payloads: readonly Uint8Array[]): Uint8Array {
   if (payloads.length === 0) return new Uint8Array(0);
@@ -199,6 +201,10 @@ export function sharedPrefix(payloads: readonly Uint8Array[]): Uint8Array {
   }
   const prefix = first.subarray(0, n);
   if (!prefix.every(isText)) return prefix.slice();
+  // Line-based text: whole shared lines are protocol (a status line, a Server header); a shared
+  // start of the next line is usually a value that happened to agree (the day in a Date header).
+  const lineEnd = prefix.lastIndexOf(0x0a);
+  if (lineEnd >= 0) return prefix.slice(0, lineEnd + 1);
   for (let k = n; k > 0; k--) {
     if (isDelimiter(prefix[k - 1]!) || payloads.every((p) => p.length === k || isDelimiter(p[k]!))) {
       return prefix.slice(0, k);
