@@ -72,9 +72,10 @@ function formatTick(value: number): string {
   return String(Number(value.toPrecision(6)));
 }
 
+/** "p = 0.0123", or "p < 1e-300" when the p-value underflowed. */
 function formatP(p: number): string {
-  if (p === 0) return '< 1e-300';
-  return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
+  if (p === 0) return 'p < 1e-300';
+  return `p = ${p < 1e-4 ? p.toExponential(1) : p.toFixed(4)}`;
 }
 
 interface Panel {
@@ -160,7 +161,7 @@ function bytePanel(half: DirectionModel, seen: DirectionObservation | null, box:
     if (seen.bytes > 0) {
       observed = Array.from(seen.byteCounts, (c) => c / seen.bytes);
       const chi = chiSquareTest(seen.byteCounts, model, { pooling: 'smallest' });
-      subtitle = `${seen.bytes.toLocaleString('en-US')} bytes · χ² p = ${formatP(chi.pValue)} · total variation ${totalVariation(observed, model).toFixed(4)}`;
+      subtitle = `${seen.bytes.toLocaleString('en-US')} bytes · χ² ${formatP(chi.pValue)} · total variation ${totalVariation(observed, model).toFixed(4)}`;
     } else {
       subtitle = 'no bytes observed in this direction';
     }
@@ -209,7 +210,7 @@ function lengthPanel(half: DirectionModel, seen: DirectionObservation | null, bo
       for (const l of lengths) counts[Math.min(bins - 1, Math.floor((l - lo) / width))]!++;
       observed = counts.map((c) => c / lengths.length);
       const ks = ksOneSample(lengths, dist);
-      subtitle = `${lengths.length.toLocaleString('en-US')} packets · KS D = ${ks.statistic.toFixed(4)}, p = ${formatP(ks.pValue)} · bins of ${width} B`;
+      subtitle = `${lengths.length.toLocaleString('en-US')} packets · KS D = ${ks.statistic.toFixed(4)}, ${formatP(ks.pValue)} · bins of ${width} B`;
     } else {
       subtitle = 'no packets observed in this direction';
     }
