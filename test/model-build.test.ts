@@ -271,6 +271,16 @@ describe('shared prefix', () => {
 });
 
 describe('packets per window', () => {
+  test('a three-day flow: idle seconds are counted without listing them; the duration is capped at 24 h', () => {
+    const at = (t: number) => ({ timeMs: t, payload: new Uint8Array(10) });
+    const days = 3 * 86_400_000;
+    const flow: TcpFlow = { client: { ip: '10.0.0.1', port: 1 }, server: { ip: '10.0.0.2', port: 2 }, startMs: 0, endMs: days, c2s: [at(0), at(500)], s2c: [at(days)] };
+    const model = buildModel([flow], { name: 'long' });
+    expect(model.client_to_server.flow_packets_per_second).toEqual({ family: 'histogram', values: [{ value: 0, weight: 259_199 }, { value: 2, weight: 1 }] });
+    expect(model.server_to_client.flow_packets_per_second).toEqual({ family: 'histogram', values: [{ value: 0, weight: 259_199 }, { value: 1, weight: 1 }] });
+    expect(model.duration_ms).toEqual({ family: 'fixed', value: 86_400_000 });
+  });
+
   test('windows from the flow start, the last one partial', () => {
     const at = (t: number) => ({ timeMs: t, payload: new Uint8Array(1) });
     expect(packetsPerWindow({ startMs: 0, endMs: 2500 }, [at(0), at(500), at(1200), at(2400)])).toEqual([2, 1, 1]);

@@ -145,39 +145,64 @@ function buildDirection(
   }
   const prefix = sending.length >= MIN_FLOWS_FOR_PREFIX ? sharedPrefix(sending.map((f) => packetsOf(f)[0]!.payload)) : new Uint8Array(0);
 
-  const lengths: number[] = [];
+  // Tallies rather than sample lists: a day-long capture has millions of packets and windows.
+  const lengths = new Map<number, number>();
+  let packets = 0;
   const counts = new Array<number>(256).fill(0);
   let bytes = 0;
   for (const f of sending) {
     packetsOf(f).forEach((p, i) => {
-      lengths.push(Math.min(p.payload.length, MAX_PACKET_LENGTH));
+      addTo(lengths, p.payload.length);
+      packets++;
       bytes += p.payload.length;
       // The prefix is sent verbatim; the content model covers the shaped bytes after it.
       const body = i === 0 ? p.payload.subarray(prefix.length) : p.payload;
       for (let k = 0; k < body.length; k++) counts[body[k]!]!++;
     });
   }
-  const perSecond: number[] = [];
-  for (const f of flows) perSecond.push(...packetsPerWindow(f, packetsOf(f)));
+  const perSecond = new Map<number, number>();
+  for (const f of flows) tallyWindows(f, packetsOf(f), perSecond);
 
   const json: DirectionJson = {
     content: { weights: counts.map((c) => c + 1) },
-    length_bytes: empiricalDistribution(lengths, LENGTH),
-    flow_packets_per_second: empiricalDistribution(perSecond, FLOW),
+    length_bytes: distributionOfTally(lengths, LENGTH),
+    flow_packets_per_second: distributionOfTally(perSecond, FLOW),
     ...(prefix.length > 0 ? { prefix: { hex: Buffer.from(prefix).toString('hex') } } : {}),
   };
-  return { json, stats: { packets: lengths.length, bytes, prefixBytes: prefix.length } };
+  return { json, stats: { packets, bytes, prefixBytes: prefix.length } };
+}
+
+function addTo(tally: Map<number, number>, value: number, weight = 1): void {
+  tally.set(value, (tally.get(value) ?? 0) + weight);
+}
+
+function windowCount(flow: Pick<TcpFlow, 'startMs' | 'endMs'>): number {
+  return Math.max(1, Math.ceil((flow.endMs - flow.startMs) / WINDOW_MS));
+}
+
+/** Packet counts of the flow's non-empty one-second windows, by window index. */
+function busyWindows(flow: Pick<TcpFlow, 'startMs' | 'endMs'>, packets: readonly FlowPacket[]): Map<number, number> {
+  const windows = windowCount(flow);
+  const busy = new Map<number, number>();
+  for (const p of packets) {
+    addTo(busy, Math.min(windows - 1, Math.max(0, Math.floor((p.timeMs - flow.startMs) / WINDOW_MS))));
+  }
+  return busy;
+}
+
+/** Adds the flow's per-window packet counts to `tally` (idle windows counted, not listed). */
+function tallyWindows(flow: Pick<TcpFlow, 'startMs' | 'endMs'>, packets: readonly FlowPacket[], tally: Map<number, number>): void {
+  const busy = busyWindows(flow, packets);
+  const idle = windowCount(flow) - busy.size;
+  if (idle > 0) addTo(tally, 0, idle);
+  for (const c of busy.values()) addTo(tally, Math.min(c, MAX_PACKETS_PER_SECOND));
 }
 
 /** Packets in each one-second window of the flow, from its first segment on. */
 export function packetsPerWindow(flow: Pick<TcpFlow, 'startMs' | 'endMs'>, packets: readonly FlowPacket[]): number[] {
-  const windows = Math.max(1, Math.ceil((flow.endMs - flow.startMs) / WINDOW_MS));
-  const counts = new Array<number>(windows).fill(0);
-  for (const p of packets) {
-    const w = Math.min(windows - 1, Math.max(0, Math.floor((p.timeMs - flow.startMs) / WINDOW_MS)));
-    counts[w]!++;
-  }
-  return counts.map((c) => Math.min(c, MAX_PACKETS_PER_SECOND));
+  const counts = new Array<number>(windowCount(flow)).fill(0);
+  for (const [w, c] of busyWindows(flow, packets)) counts[w] = Math.min(c, MAX_PACKETS_PER_SECOND);
+  return counts;
 }
 
 /**
@@ -228,18 +253,25 @@ function isDelimiter(b: number): boolean {
  * equal-count bins for the rest.
  */
 export function empiricalDistribution(samples: readonly number[], q: Quantity): DistributionJson {
-  if (samples.length === 0) throw new Error('BUG: empiricalDistribution of no samples');
-  const sorted = samples.map((x) => Math.min(q.hi, Math.max(q.lo, x))).sort((a, b) => a - b);
-  const runs: Array<{ value: number; weight: number }> = [];
-  for (const x of sorted) {
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last.value === x) last.weight++;
-    else runs.push({ value: x, weight: 1 });
+  const tally = new Map<number, number>();
+  for (const x of samples) addTo(tally, x);
+  return distributionOfTally(tally, q);
+}
+
+/** `empiricalDistribution` of samples given as value → count. */
+function distributionOfTally(tally: ReadonlyMap<number, number>, q: Quantity): DistributionJson {
+  if (tally.size === 0) throw new Error('BUG: empirical distribution of no samples');
+  const clamped = new Map<number, number>();
+  let total = 0;
+  for (const [x, n] of tally) {
+    addTo(clamped, Math.min(q.hi, Math.max(q.lo, x)), n);
+    total += n;
   }
+  const runs = [...clamped].map(([value, weight]) => ({ value, weight })).sort((a, b) => a.value - b.value);
   if (runs.length === 1) return { family: 'fixed', value: runs[0]!.value };
   if (runs.length <= q.maxExact) return { family: 'histogram', values: runs };
 
-  const spikeMin = sorted.length * SPIKE_SHARE;
+  const spikeMin = total * SPIKE_SHARE;
   const values = runs.filter((r) => r.weight >= spikeMin);
   const rest = runs.filter((r) => r.weight < spikeMin);
   const restTotal = rest.reduce((s, r) => s + r.weight, 0);
