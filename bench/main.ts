@@ -11,6 +11,7 @@ import { recordsBench } from './records.js';
 import { sessionBench } from './session.js';
 import { shapingBench } from './shaping.js';
 import { skeinBench } from './skein.js';
+import { transportBench } from './transport.js';
 import { formatTable, type BenchRow } from './table.js';
 
 type Group = () => Promise<BenchRow[]> | BenchRow[];
@@ -23,6 +24,7 @@ const groups: Array<[string, Group]> = [
   ['shaping', shapingBench],
   ['session', sessionBench],
   ['ensemble', ensembleBench],
+  ['transport', transportBench],
 ];
 
 async function main(): Promise<void> {

@@ -8,17 +8,20 @@
  * same sink (one process, no relay).
  *
  * Rows: goodput up, down and both at once (one stream, {@link TRANSFER_BYTES} each way; MB/s =
- * 10^6 bytes/s); time to first byte (open, send one byte, get its echo; median); fresh streams per
+ * 10^6 bytes/s; median of {@link GOODPUT_ROUNDS} rounds, range in the note); time to first byte (open, send one byte, get its echo; median); fresh streams per
  * second (open, one byte each way, close; sequential and {@link CONCURRENCY} at a time); CPU seconds
  * per GiB moved (bench process + server child, over the three transfers); RSS with
  * {@link IDLE_SESSIONS} idle sessions (server child's VmRSS, and the bench process's growth, which
  * holds the client sessions and the sink's sockets).
+ *
+ * The machine has two cores: anything else running (a test suite, another bench) shows up at once
+ * in the goodput rows, so the group reports the 1-minute load average before and after.
  * @module
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -31,6 +34,8 @@ import type { BenchRow } from './table.js';
 const GROUP = 'transport';
 /** Bytes moved each way in the goodput rows. */
 export const TRANSFER_BYTES = 256 * 1024 * 1024;
+/** Goodput rounds (each: up, down, both at once); rows give the median. */
+export const GOODPUT_ROUNDS = 3;
 /** Streams measured for time to first byte, one at a time. */
 const TTFB_SAMPLES = 50;
 /** Streams opened and closed for the rate rows (each run also stops after RATE_BUDGET_MS). */
@@ -286,14 +291,17 @@ function stopChild(child: ChildProcess): Promise<void> {
 // ------------------------------------------------------------------ measurements
 
 interface Goodput {
-  up: number;
-  down: number;
-  bothUp: number;
-  bothDown: number;
+  /** MB/s of each round, per measurement. */
+  up: number[];
+  down: number[];
+  bothUp: number[];
+  bothDown: number[];
   /** The two directions of the bidirectional run together: 2 × bytes / time until both are done. */
-  bothTotal: number;
-  /** CPU seconds over the three transfers (bench process, plus the server child for Dust). */
+  bothTotal: number[];
+  /** CPU seconds over all transfers (bench process, plus the server child for Dust). */
   cpu: number;
+  /** Bytes moved in those transfers. */
+  moved: number;
 }
 
 async function upload(open: Opener, sink: Sink, bytes: number): Promise<number> {
@@ -337,10 +345,18 @@ async function goodput(open: Opener, sink: Sink, childPid: number | null): Promi
   await download(open, sink, 8 * MiB); // warm up (JIT, socket buffers)
   const cpu = (): number => ownCpuSeconds() + (childPid === null ? 0 : childCpuSeconds(childPid));
   const cpu0 = cpu();
-  const up = await upload(open, sink, TRANSFER_BYTES);
-  const down = await download(open, sink, TRANSFER_BYTES);
-  const [bothUp, bothDown, bothTotal] = await bidirectional(open, sink, TRANSFER_BYTES);
-  return { up, down, bothUp, bothDown, bothTotal, cpu: cpu() - cpu0 };
+  const g: Goodput = { up: [], down: [], bothUp: [], bothDown: [], bothTotal: [], cpu: 0, moved: 0 };
+  for (let round = 0; round < GOODPUT_ROUNDS; round++) {
+    g.up.push(await upload(open, sink, TRANSFER_BYTES));
+    g.down.push(await download(open, sink, TRANSFER_BYTES));
+    const [bothUp, bothDown, bothTotal] = await bidirectional(open, sink, TRANSFER_BYTES);
+    g.bothUp.push(bothUp);
+    g.bothDown.push(bothDown);
+    g.bothTotal.push(bothTotal);
+    g.moved += 4 * TRANSFER_BYTES;
+  }
+  g.cpu = cpu() - cpu0;
+  return g;
 }
 
 /** Open a stream, send one byte, wait for its echo: ms from the start of the open. */
@@ -435,6 +451,7 @@ export async function transportBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const row = (name: string, value: number, unit: string, note?: string): void =>
     void rows.push({ group: GROUP, name, value, unit, ...(note !== undefined && { note }) });
+  const loadBefore = loadavg()[0]!;
   try {
     await sink.start();
     const dust = buildDust(dir);
@@ -456,20 +473,19 @@ export async function transportBench(): Promise<BenchRow[]> {
     const tcp = await goodput(tcpOpen, sink, null);
     const dustRate = await goodput(dustOpen, sink, server.child.pid!);
     const mb = TRANSFER_BYTES / MiB;
-    const vs = (d: number, t: number): string => `target ≥ ${TARGET_GOODPUT}; ${((100 * d) / t).toFixed(0)}% of TCP`;
-    row(`dust: goodput up, one stream, ${mb} MiB`, dustRate.up, 'MB/s', vs(dustRate.up, tcp.up));
-    row(`tcp: goodput up, one stream, ${mb} MiB`, tcp.up, 'MB/s', 'baseline');
-    row(`dust: goodput down, one stream, ${mb} MiB`, dustRate.down, 'MB/s', vs(dustRate.down, tcp.down));
-    row(`tcp: goodput down, one stream, ${mb} MiB`, tcp.down, 'MB/s', 'baseline');
-    row(`dust: goodput both at once, up`, dustRate.bothUp, 'MB/s', vs(dustRate.bothUp, tcp.bothUp));
-    row(`tcp: goodput both at once, up`, tcp.bothUp, 'MB/s', 'baseline');
-    row(`dust: goodput both at once, down`, dustRate.bothDown, 'MB/s', vs(dustRate.bothDown, tcp.bothDown));
-    row(`tcp: goodput both at once, down`, tcp.bothDown, 'MB/s', 'baseline');
-    row(`dust: goodput both at once, sum`, dustRate.bothTotal, 'MB/s', `${((100 * dustRate.bothTotal) / tcp.bothTotal).toFixed(0)}% of TCP`);
-    row(`tcp: goodput both at once, sum`, tcp.bothTotal, 'MB/s', 'baseline');
-    const gib = (4 * TRANSFER_BYTES) / 2 ** 30; // up + down + both ways
-    row('dust: CPU per GiB moved', dustRate.cpu / gib, 's/GiB', 'bench process (client + sink) + server child');
-    row('tcp: CPU per GiB moved', tcp.cpu / gib, 's/GiB', 'baseline: both ends in the bench process');
+    const range = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+    const pair = (what: string, d: number[], t: number[], target: boolean): void => {
+      const ratio = `${((100 * median(d)) / median(t)).toFixed(0)}% of TCP`;
+      row(`dust: goodput ${what}`, median(d), 'MB/s', `${target ? `target ≥ ${TARGET_GOODPUT}; ` : ''}${ratio}; ${range(d)}`);
+      row(`tcp: goodput ${what}`, median(t), 'MB/s', `baseline; ${range(t)}`);
+    };
+    pair(`up, one stream, ${mb} MiB (median of ${GOODPUT_ROUNDS})`, dustRate.up, tcp.up, true);
+    pair(`down, one stream, ${mb} MiB`, dustRate.down, tcp.down, true);
+    pair('both at once, up', dustRate.bothUp, tcp.bothUp, true);
+    pair('both at once, down', dustRate.bothDown, tcp.bothDown, true);
+    pair('both at once, sum', dustRate.bothTotal, tcp.bothTotal, false);
+    row('dust: CPU per GiB moved', dustRate.cpu / (dustRate.moved / 2 ** 30), 's/GiB', 'bench process (client + sink) + server child');
+    row('tcp: CPU per GiB moved', tcp.cpu / (tcp.moved / 2 ** 30), 's/GiB', 'baseline: both ends in the bench process');
 
     const ttfb = async (open: Opener): Promise<number> => {
       const samples: number[] = [];
@@ -493,6 +509,7 @@ export async function transportBench(): Promise<BenchRow[]> {
     row(`dust: server child RSS growth per idle session`, ((idle.serverAfter - idle.serverBefore) * 1024) / IDLE_SESSIONS, 'KiB', 'VmRSS (after - before) / sessions');
     row(`dust: bench process RSS growth, ${IDLE_SESSIONS} idle sessions`, idle.clientGrowth, 'MiB', 'client sessions + sink sockets, after gc');
     row(`dust: bench process heap + ArrayBuffers growth, ${IDLE_SESSIONS} idle`, idle.clientHeapGrowth, 'MiB', 'after gc');
+    row('machine load average (1 min), before / after', loadBefore, '', `after: ${loadavg()[0]!.toFixed(1)}; 2 cores: above ~0.5 the goodput rows are shared`);
     return rows;
   } finally {
     await Promise.all(children.map(stopChild));
