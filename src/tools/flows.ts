@@ -109,10 +109,18 @@ function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.port === b.port && a.ip === b.ip;
 }
 
+/** Endpoint text, cached per object: the reader shares one object per address and port. */
+const endpointKeys = new WeakMap<Endpoint, string>();
+function endpointKey(e: Endpoint): string {
+  let key = endpointKeys.get(e);
+  if (key === undefined) endpointKeys.set(e, (key = `${e.ip}|${e.port}`));
+  return key;
+}
+
 /** The same key for both directions of a connection. */
 function tupleKey(a: Endpoint, b: Endpoint): string {
-  const ka = `${a.ip}|${a.port}`;
-  const kb = `${b.ip}|${b.port}`;
+  const ka = endpointKey(a);
+  const kb = endpointKey(b);
   return ka < kb ? `${ka}|${kb}` : `${kb}|${ka}`;
 }
 

@@ -148,7 +148,7 @@ function buildDirection(
   // Tallies rather than sample lists: a day-long capture has millions of packets and windows.
   const lengths = new Map<number, number>();
   let packets = 0;
-  const counts = new Array<number>(256).fill(0);
+  const counts = new Float64Array(256); // exact integers up to 2^53, and a fast inner loop
   let bytes = 0;
   for (const f of sending) {
     packetsOf(f).forEach((p, i) => {
@@ -164,7 +164,7 @@ function buildDirection(
   for (const f of flows) tallyWindows(f, packetsOf(f), perSecond);
 
   const json: DirectionJson = {
-    content: { weights: counts.map((c) => c + 1) },
+    content: { weights: Array.from(counts, (c) => c + 1) },
     length_bytes: distributionOfTally(lengths, LENGTH),
     flow_packets_per_second: distributionOfTally(perSecond, FLOW),
     ...(prefix.length > 0 ? { prefix: { hex: Buffer.from(prefix).toString('hex') } } : {}),
