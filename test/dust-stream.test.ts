@@ -213,4 +213,30 @@ describe('Dust streams over Ensemble', () => {
       await closeServer(server);
     }
   }, 240_000);
+
+  test('opening fails clearly: refused, a silent server, the wrong key', async () => {
+    const model = getBuiltinModel('bulk');
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const closedPort = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    const bridge = await startBridge(model, () => new Uint8Array(0));
+    const open = (port: number, publicKey: Uint8Array) =>
+      openDustStream({ bridge: { host: '127.0.0.1', port, publicKey, model }, openTimeoutMs: 700 });
+    try {
+      await expect(open(closedPort, bridge.publicKey)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(open((silent.address() as AddressInfo).port, bridge.publicKey)).rejects.toMatchObject({ code: 'DUST_ERR_HANDSHAKE_TIMEOUT' });
+      await expect(open(bridge.port, systemRandom(32))).rejects.toMatchObject({ code: 'DUST_ERR_HANDSHAKE_TIMEOUT' });
+    } finally {
+      await closeServer(silent);
+      // The bridge keeps the wrong-key connection until its probe delay (30-90 s): do not wait.
+      bridge.server.close();
+      bridge.server.unref();
+    }
+  }, 30_000);
 });

@@ -32,10 +32,13 @@ export interface DustStreamOptions {
   /** Opens the TCP connection to the bridge (default: direct). */
   connect?: (host: string, port: number) => Promise<Socket>;
   ensemble?: EnsembleClientOptions;
+  /** Give up when the stream is not open after this many ms (default 30 s). */
+  openTimeoutMs?: number;
 }
 
 /** A connection is retired this long before its duration ends (at most a quarter of it). */
 const RETIRE_LEAD_MS = 2000;
+const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
 /** After a failed dial once the stream is open, wait this long before the next one. */
 const REDIAL_DELAY_MS = 1000;
 
@@ -74,6 +77,7 @@ class ClientStream {
   private readonly timer = new WakeupTimer(() => this.service());
   private redialTimer: NodeJS.Timeout | null = null;
   private settled = false;
+  private openTimer: NodeJS.Timeout;
   private finished = false;
   private readonly duplex: Duplex;
   /** Bytes the application wrote that the window did not take yet, with the write's callback. */
@@ -110,7 +114,18 @@ class ClientStream {
         callback(err);
       },
     });
+    // A bridge that never answers (wrong key or model, or not a Dust server: it stays silent by
+    // design) would otherwise keep the caller waiting for the whole connection duration.
+    this.openTimer = setTimeout(() => {
+      if (!this.settled) {
+        this.fail(new DustStreamError('DUST_ERR_HANDSHAKE_TIMEOUT', `no answer from the bridge within ${this.openTimeoutMs / 1000} s (wrong key, model or address, or not a Dust bridge)`));
+      }
+    }, this.openTimeoutMs);
     this.service();
+  }
+
+  private get openTimeoutMs(): number {
+    return this.options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
   }
 
   private get now(): number {
@@ -135,6 +150,7 @@ class ClientStream {
         case 'opened':
           if (!this.settled) {
             this.settled = true;
+            clearTimeout(this.openTimer);
             this.resolve(this.duplex);
           }
           break;
@@ -186,6 +202,7 @@ class ClientStream {
     const { bridge } = this.options;
     let connection: DustConnection | null = null;
     let retire: NodeJS.Timeout | null = null;
+    let attached = false;
     const peer: PlaintextPeer = {
       pull: (maxBytes) => this.ensemble.pollSend(connId, maxBytes),
       deliver: (data) => {
@@ -195,6 +212,7 @@ class ClientStream {
         return room;
       },
       opened: () => {
+        attached = true;
         this.ensemble.attachConnection(connId, this.now);
         const duration = connection!.session.durationMs;
         retire = setTimeout(() => {
@@ -212,7 +230,8 @@ class ClientStream {
         if (retire !== null) clearTimeout(retire);
         this.connections.delete(connId);
         this.paused.delete(connection!);
-        this.ensemble.connectionClosed(connId, this.now);
+        // A connection that ended before its Dust handshake completed never carried the session.
+        if (attached) this.ensemble.connectionClosed(connId, this.now);
         this.service();
       },
     };
@@ -242,6 +261,7 @@ class ClientStream {
 
 
   private fail(err: Error): void {
+    clearTimeout(this.openTimer);
     if (!this.settled) {
       this.settled = true;
       this.shutDown();
