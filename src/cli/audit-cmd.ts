@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { auditFlows, formatAuditReport } from '../tools/audit.js';
 import { reassembleFlows, type FlowFilter, type TcpFlow } from '../tools/flows.js';
-import { readCapture } from '../tools/pcap.js';
+import { readCapture, type CapturedSegment } from '../tools/pcap.js';
 import { UsageError } from './usage-error.js';
 
 export const AUDIT_USAGE = `usage: dust audit CAPTURE... [--port N] [--host ADDRESS]
@@ -45,7 +45,9 @@ export function parseFlowFilter(values: { port?: string | undefined; host?: stri
  * Throws CaptureError for a bad capture, UsageError for an unreadable file or a bad filter.
  */
 export function readFlows(paths: readonly string[], filter: FlowFilter): TcpFlow[] {
-  const flows: TcpFlow[] = [];
+  // All files are reassembled together (as dust model build does), so a capture rotated with
+  // tcpdump -C still gives whole flows.
+  const segments: CapturedSegment[] = [];
   for (const path of paths) {
     let bytes: Uint8Array;
     try {
@@ -65,16 +67,15 @@ export function readFlows(paths: readonly string[], filter: FlowFilter): TcpFlow
           process.stderr.write(tty ? `\rreading ${path}: ${percent}%` : `reading ${path}: ${percent}%\n`);
         }
       : undefined;
-    const segments = readCapture(bytes, path, onProgress);
+    for (const segment of readCapture(bytes, path, onProgress)) segments.push(segment);
     if (showProgress && tty) process.stderr.write('\n');
-    try {
-      flows.push(...reassembleFlows(segments, filter));
-    } catch (err) {
-      if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
-      throw err;
-    }
   }
-  return flows;
+  try {
+    return reassembleFlows(segments, filter);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /**
