@@ -17,9 +17,11 @@ import {
   parseBridgeLine,
   type BridgeArgsResult,
 } from '../src/pt/bridge-args.js';
-import { getBuiltinModel } from '../src/shaping/builtin-models.js';
+import { builtinModels, getBuiltinModel } from '../src/shaping/builtin-models.js';
 import { modelDigest } from '../src/shaping/model-digest.js';
 import { loadModelFromText, serializeModel } from '../src/shaping/model.js';
+
+const BUILTIN_NAMES = [...builtinModels.keys()].join(', ');
 
 const PUBLIC_KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 const KEY = encodeBridgeKey(PUBLIC_KEY);
@@ -77,7 +79,7 @@ describe('parseBridgeArgs: built-in models', () => {
     [[['key', 'abc'], ['model', 'text']], 'key', '43 characters of unpadded base64url'],
     [[['key', KEY.slice(0, 42) + 'B'], ['model', 'text']], 'key', 'not canonical'],
     [[['key', KEY + '='], ['model', 'text']], 'key', '43 characters'],
-    [[['key', KEY], ['model', 'nosuch']], 'model', 'not a built-in model (uniform, text, bulk) and no models directory was given (-modelsDir)'],
+    [[['key', KEY], ['model', 'nosuch']], 'model', `not a built-in model (${BUILTIN_NAMES}) and no models directory was given (-modelsDir)`],
     [[['key', KEY], ['model', '../etc/passwd']], 'model', 'is not a model name'],
     [[['key', KEY], ['model', '']], 'model', 'is not a model name'],
     [[['key', KEY], ['model', 'x'.repeat(65)]], 'model', 'is not a model name'],

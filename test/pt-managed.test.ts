@@ -3,18 +3,21 @@
  * §5.1 flags, §5.2 state files, §5.5 termination), by launching the built binary with crafted
  * environments and reading its stdout.
  */
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBridgeKey, generateServerIdentity, serializeServerState } from '../src/core/server-keys.js';
 import { systemRandom } from '../src/core/random.js';
-import { getBuiltinModel } from '../src/shaping/builtin-models.js';
+import { builtinModels, getBuiltinModel } from '../src/shaping/builtin-models.js';
 import { modelDigest } from '../src/shaping/model-digest.js';
 import { serializeModel } from '../src/shaping/model.js';
 import { logLine } from '../src/pt/lines.js';
 import { buildCli } from './support/build-cli.js';
 import { clientEnv, killAllPts, methodPort, runPtToExit, serverEnv, startPt } from './support/pt-process.js';
+
+const BUILTIN_NAMES = [...builtinModels.keys()].join(', ');
 
 let root: string;
 let state: string;
@@ -177,6 +180,31 @@ describe('termination (tor-pt.md §5.5)', () => {
     expect(await ignoring.exited).toEqual({ code: 0, signal: null });
   });
 
+  test('without stdin watching, the PT exits when its parent goes away', async () => {
+    // sh starts the PT in the background, prints its pid and exits after a moment.
+    const env = { PATH: process.env.PATH ?? '', ...clientEnv(state, { TOR_PT_EXIT_ON_STDIN_CLOSE: '0' }) };
+    const sh = spawn('sh', ['-c', `"${process.execPath}" "${buildCli()}" -enableLogging </dev/null >/dev/null 2>&1 & echo $!; sleep 1`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    sh.stdout!.on('data', (d) => (out += d));
+    await new Promise((r) => sh.once('exit', r));
+    const pid = Number(out.trim());
+    expect(pid).toBeGreaterThan(0);
+    const alive = (): boolean => {
+      try {
+        return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    const stillAlive = alive();
+    if (stillAlive) process.kill(pid, 'SIGKILL');
+    expect(stillAlive).toBe(false);
+    const log = readFileSync(join(state, 'dust.log'), 'utf8');
+    expect(log).toContain('the parent process exited: no longer accepting connections');
+    expect(log).toContain('dust - terminated (drained)');
+  });
+
   test('a SIGTERM right after VERSION is not lost: the PT finishes the protocol, then exits 0', async () => {
     const pt = startPt(clientEnv(state));
     await pt.line('VERSION 1');
@@ -250,7 +278,7 @@ describe('server mode', () => {
 
   test.each([
     ['dust:modle=bulk', 'SMETHOD-ERROR dust unknown ServerTransportOptions option "modle" (known: model, model-file, public-address, key-file)'],
-    ['dust:model=nosuch', 'SMETHOD-ERROR dust model "nosuch" is not a built-in model (uniform, text, bulk); use model-file= for others'],
+    ['dust:model=nosuch', `SMETHOD-ERROR dust model "nosuch" is not a built-in model (${BUILTIN_NAMES}); use model-file= for others`],
     ['dust:model=bulk;dust:model=text', 'SMETHOD-ERROR dust ServerTransportOptions: duplicate key "model"'],
     ['dust:public-address=example.org\\:443', 'SMETHOD-ERROR dust public-address: not an IP string: "example.org"'],
     ['dust:key-file=/nonexistent/k.json', 'SMETHOD-ERROR dust cannot read /nonexistent/k.json: ENOENT'],

@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { SocksClient } from 'socks';
 import { encodeBridgeKey } from '../src/core/server-keys.js';
 import { formatSocksArgs, splitSocksArgsForRfc1929 } from '../src/pt/args.js';
-import { getBuiltinModel } from '../src/shaping/builtin-models.js';
+import { builtinModels, getBuiltinModel } from '../src/shaping/builtin-models.js';
 import { modelDigest } from '../src/shaping/model-digest.js';
 import { clientEnv, killAllPts, methodPort, startPt, type PtProcess } from './support/pt-process.js';
+
+const BUILTIN_NAMES = [...builtinModels.keys()].join(', ');
 
 const KEY = encodeBridgeKey(Uint8Array.from({ length: 32 }, (_, i) => i + 1));
 let root: string;
@@ -81,7 +83,7 @@ test.each([
   [[['model', 'bulk']], 'key', "missing argument 'key' (the bridge's public key)"],
   [[['key', KEY]], 'model', "missing argument 'model' (a built-in model name or a file in the models directory)"],
   [[['key', 'short'], ['model', 'bulk']], 'key', 'key \\"short\\": bridge key must be 43 characters of unpadded base64url (a 32-byte X25519 public key)'],
-  [[['key', KEY], ['model', 'nosuch']], 'model', 'model \\"nosuch\\" is not a built-in model (uniform, text, bulk) and no models directory was given (-modelsDir)'],
+  [[['key', KEY], ['model', 'nosuch']], 'model', `model \\"nosuch\\" is not a built-in model (${BUILTIN_NAMES}) and no models directory was given (-modelsDir)`],
   [
     [['key', KEY], ['model', 'bulk'], ['model-digest', 'f'.repeat(64)]],
     'model-digest',
