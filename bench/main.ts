@@ -7,6 +7,7 @@
 import { curveBench } from './curve.js';
 import { ensembleBench } from './ensemble.js';
 import { modelsBench } from './models.js';
+import { ptBench } from './pt.js';
 import { recordsBench } from './records.js';
 import { sessionBench } from './session.js';
 import { shapingBench } from './shaping.js';
@@ -24,6 +25,7 @@ const groups: Array<[string, Group]> = [
   ['shaping', shapingBench],
   ['session', sessionBench],
   ['ensemble', ensembleBench],
+  ['pt', ptBench],
   ['transport', transportBench],
 ];
 

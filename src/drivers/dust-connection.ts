@@ -58,6 +58,8 @@ const DEFAULT_LOW_WATER = 256 * 1024;
 const DEFAULT_PROBE_CLOSE_DELAY_MS = 60_000;
 /** How long an on-demand packet that would be mostly padding waits for more data. */
 const SMALL_PACKET_DELAY_MS = 2;
+/** This much plaintext arriving at once means the peer is streaming to us. */
+const BULK_PLAINTEXT_BYTES = 8192;
 const DEFAULT_HIGH_WATER = 1024 * 1024;
 /** setTimeout's largest delay; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -71,6 +73,8 @@ export class DustConnection {
   private failureReported = false;
   private pumpScheduled = false;
   private holdUntil: number | null = null;
+  private lastFullSentAt = -Infinity;
+  private lastBulkReceivedAt = -Infinity;
   private readonly clock: () => number;
   private readonly lowWater: number;
   private readonly highWater: number;
@@ -152,6 +156,7 @@ export class DustConnection {
 
   private flushDecoded(): void {
     const session = this.session;
+    if (session.decodedReady() >= BULK_PLAINTEXT_BYTES) this.lastBulkReceivedAt = this.clock();
     while (!this.readingPaused && session.decodedReady() > 0) {
       if (!this.peer.deliver(session.getDecoded(session.decodedReady()))) {
         this.readingPaused = true;
@@ -182,7 +187,9 @@ export class DustConnection {
       for (; due > 0; due--) {
         if (this.socket.writableLength > this.highWater) continue; // congested: skip, never queue
         this.refill();
+        const full = session.pendingPlaintext * 4 >= session.pendingPlaintext + session.plaintextRoom();
         this.socket.write(session.getEncoded(session.encodedReady()));
+        if (full) this.lastFullSentAt = now;
       }
     }
     this.timer.arm(session.nextWakeup(), this.clock());
@@ -191,13 +198,16 @@ export class DustConnection {
   /**
    * Under an on-demand flow every packet has the model's full length, so a packet carrying only a
    * few bytes (typically an Ensemble acknowledgement) is nearly all padding. Such a packet waits up
-   * to SMALL_PACKET_DELAY_MS for more to send; acknowledgements are cumulative, so the wait merges
-   * them. Timed flows send on their schedule regardless.
+   * to SMALL_PACKET_DELAY_MS for more to send while packets are flowing; acknowledgements are
+   * cumulative, so the wait merges them. Timed flows send on their schedule regardless.
    */
   private holdSmallPacket(now: number): boolean {
     const session = this.session;
     const pending = session.pendingPlaintext;
-    if (!session.flowOnDemand || session.state !== 'open' || pending === 0 || pending * 4 >= pending + session.plaintextRoom()) {
+    // Only while data is streaming (a well-filled packet went out, or much plaintext came in, just
+    // now): a lone request or echo goes at once.
+    const busy = now - Math.max(this.lastFullSentAt, this.lastBulkReceivedAt) < SMALL_PACKET_DELAY_MS;
+    if (!busy || !session.flowOnDemand || session.state !== 'open' || pending === 0 || pending * 4 >= pending + session.plaintextRoom()) {
       this.holdUntil = null;
       return false;
     }
