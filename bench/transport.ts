@@ -15,13 +15,14 @@
  * holds the client sessions and the sink's sockets).
  *
  * The machine has two cores: anything else running (a test suite, another bench) shows up at once
- * in the goodput rows, so the group reports the 1-minute load average before and after.
+ * in the goodput rows, so the group reports how much CPU other processes took while they ran
+ * (/proc/stat busy time minus this process's and the server child's).
  * @module
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -71,6 +72,13 @@ function childCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds the whole machine spent busy so far (/proc/stat "cpu" line, all but idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 
 function ownCpuSeconds(): number {
@@ -302,6 +310,9 @@ interface Goodput {
   cpu: number;
   /** Bytes moved in those transfers. */
   moved: number;
+  /** CPU seconds other processes took meanwhile, and the wall time, in seconds. */
+  others: number;
+  wall: number;
 }
 
 async function upload(open: Opener, sink: Sink, bytes: number): Promise<number> {
@@ -345,7 +356,9 @@ async function goodput(open: Opener, sink: Sink, childPid: number | null): Promi
   await download(open, sink, 8 * MiB); // warm up (JIT, socket buffers)
   const cpu = (): number => ownCpuSeconds() + (childPid === null ? 0 : childCpuSeconds(childPid));
   const cpu0 = cpu();
-  const g: Goodput = { up: [], down: [], bothUp: [], bothDown: [], bothTotal: [], cpu: 0, moved: 0 };
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
+  const g: Goodput = { up: [], down: [], bothUp: [], bothDown: [], bothTotal: [], cpu: 0, moved: 0, others: 0, wall: 0 };
   for (let round = 0; round < GOODPUT_ROUNDS; round++) {
     g.up.push(await upload(open, sink, TRANSFER_BYTES));
     g.down.push(await download(open, sink, TRANSFER_BYTES));
@@ -356,6 +369,8 @@ async function goodput(open: Opener, sink: Sink, childPid: number | null): Promi
     g.moved += 4 * TRANSFER_BYTES;
   }
   g.cpu = cpu() - cpu0;
+  g.others = Math.max(0, machineBusySeconds() - busy0 - g.cpu);
+  g.wall = (performance.now() - t0) / 1000;
   return g;
 }
 
@@ -451,7 +466,6 @@ export async function transportBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const row = (name: string, value: number, unit: string, note?: string): void =>
     void rows.push({ group: GROUP, name, value, unit, ...(note !== undefined && { note }) });
-  const loadBefore = loadavg()[0]!;
   try {
     await sink.start();
     const dust = buildDust(dir);
@@ -485,6 +499,8 @@ export async function transportBench(): Promise<BenchRow[]> {
     pair('both at once, down', dustRate.bothDown, tcp.bothDown, true);
     pair('both at once, sum', dustRate.bothTotal, tcp.bothTotal, false);
     row('dust: CPU per GiB moved', dustRate.cpu / (dustRate.moved / 2 ** 30), 's/GiB', 'bench process (client + sink) + server child');
+    const others = (dustRate.others / dustRate.wall) * 100;
+    row('other processes\' CPU during the dust goodput rounds', others, '% of 1 core', 'of 200%; above ~10 the goodput rows are shared with them');
     row('tcp: CPU per GiB moved', tcp.cpu / (tcp.moved / 2 ** 30), 's/GiB', 'baseline: both ends in the bench process');
 
     const ttfb = async (open: Opener): Promise<number> => {
@@ -509,7 +525,6 @@ export async function transportBench(): Promise<BenchRow[]> {
     row(`dust: server child RSS growth per idle session`, ((idle.serverAfter - idle.serverBefore) * 1024) / IDLE_SESSIONS, 'KiB', 'VmRSS (after - before) / sessions');
     row(`dust: bench process RSS growth, ${IDLE_SESSIONS} idle sessions`, idle.clientGrowth, 'MiB', 'client sessions + sink sockets, after gc');
     row(`dust: bench process heap + ArrayBuffers growth, ${IDLE_SESSIONS} idle`, idle.clientHeapGrowth, 'MiB', 'after gc');
-    row('machine load average (1 min), before / after', loadBefore, '', `after: ${loadavg()[0]!.toFixed(1)}; 2 cores: above ~0.5 the goodput rows are shared`);
     return rows;
   } finally {
     await Promise.all(children.map(stopChild));
