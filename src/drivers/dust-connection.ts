@@ -192,6 +192,7 @@ export class DustConnection {
         if (full) this.lastFullSentAt = now;
       }
     }
+    if (this.holdUntil !== null) return; // a held packet's timer is armed
     this.timer.arm(session.nextWakeup(), this.clock());
   }
 
@@ -224,7 +225,9 @@ export class DustConnection {
   private moreDue(now: number): number {
     if (this.socket.writableLength > this.highWater) return 0;
     this.refill();
-    return this.session.packetCount(now);
+    const due = this.session.packetCount(now);
+    // The tail of a write should not go out alone in a packet of padding while data streams.
+    return due > 0 && this.holdSmallPacket(now) ? 0 : due;
   }
 
   /**
