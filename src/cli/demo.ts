@@ -1,30 +1,43 @@
 /**
  * `dust demo`: the main job for a newcomer. Starts a Dust server and client on loopback with a
  * built-in model, moves a random payload both ways through the client's SOCKS port (sha256
- * checked), shows progress, and ends with a table of what went over the wire against the model.
- * The exit status says whether both payloads arrived intact.
+ * checked), shows progress, and ends with a table of what went over the wire against the model;
+ * with `--plot FILE.svg` also the picture `dust model plot` draws (issue 6 "Plots"), from the
+ * packets the client's connections sent and received. The exit status says whether both payloads
+ * arrived intact (and, with --plot, whether the picture was written).
  * @module
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SocksClient } from 'socks';
 import { systemRandom } from '../core/random.js';
 import { generateServerIdentity } from '../core/server-keys.js';
+import type { TcpFlow } from '../tools/flows.js';
+import { observeTraffic, renderModelPlot } from '../tools/plot.js';
+import type { DustModel } from '../shaping/model.js';
 import { resolveModel } from './model-arg.js';
 import { startStandaloneClient, startStandaloneServer, stderrLog } from './standalone.js';
 import { formatTrafficTable, TrafficObserver } from './traffic-report.js';
 import { UsageError } from './usage-error.js';
 
-export const DEMO_USAGE = `usage: dust demo [--model NAME|FILE] [--size BYTES] [--in-memory]
-  --model     built-in model (uniform, text, bulk) or a model file (default: bulk)
+export const DEMO_USAGE = `usage: dust demo [--model NAME|FILE] [--size BYTES] [--plot FILE.svg] [--in-memory]
+  --model     built-in model (uniform, text, bulk, http) or a model file (default: bulk)
   --size      payload bytes each way (default: 32 MiB for bulk, 64 KiB for timed models)
+  --plot      also write an SVG of the model's byte and length distributions against what the
+              client's connections sent and received, as "dust model plot" draws them (TCP runs)
   --in-memory run two sessions back to back on a virtual clock instead of TCP`;
 
 export async function runDemo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { model: { type: 'string', default: 'bulk' }, size: { type: 'string' }, 'in-memory': { type: 'boolean', default: false } },
+    options: {
+      model: { type: 'string', default: 'bulk' },
+      size: { type: 'string' },
+      plot: { type: 'string' },
+      'in-memory': { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const model = resolveModel(values.model!);
@@ -61,20 +74,30 @@ export async function runDemo(argv: string[]): Promise<number> {
     forward: { host: '127.0.0.1', port: (sink.address() as AddressInfo).port },
     log,
   });
-  // The wire, as the client's connections see it.
+  // The wire, as the client's connections see it; with --plot, every packet too.
   const wire = { c2s: new TrafficObserver(), s2c: new TrafficObserver() };
+  const flows: TcpFlow[] = [];
   let connections = 0;
   const dial = (host: string, port: number) =>
     new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: true }, () => resolve(socket));
+      const flow = values.plot === undefined ? null : newFlow(flows, host, port);
+      const socket = connect({ host, port, noDelay: true }, () => {
+        if (flow) flow.client = { ip: socket.localAddress ?? '127.0.0.1', port: socket.localPort ?? 0 };
+        resolve(socket);
+      });
       socket.once('error', reject);
       connections++;
       const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
       socket.write = ((chunk: Uint8Array) => {
         wire.c2s.observe(chunk);
+        // A copy: the caller may reuse its buffer once write() returns.
+        if (flow) record(flow, flow.c2s, chunk.slice());
         return write(chunk);
       }) as typeof socket.write;
-      socket.on('data', (chunk: Buffer) => wire.s2c.observe(chunk));
+      socket.on('data', (chunk: Buffer) => {
+        wire.s2c.observe(chunk);
+        if (flow) record(flow, flow.s2c, chunk);
+      });
     });
   const client = await startStandaloneClient({ listen: { host: '127.0.0.1', port: 0 }, bridgeLine: server.bridgeLine, log, dial });
 
@@ -117,13 +140,48 @@ export async function runDemo(argv: string[]): Promise<number> {
   out(formatTrafficTable(model, wire, { elapsedMs, payloadBytes: size, connections }));
   out(`time to first byte down: ${firstByteMs.toFixed(1)} ms; total ${(elapsedMs / 1000).toFixed(2)} s`);
   out('(client→server packet lengths are exact; server→client is what TCP delivered, so packets may be merged)');
+  let plotted = true;
+  if (values.plot !== undefined) plotted = writePlot(values.plot, model, flows, out);
   out('');
   out(ok ? 'OK: both payloads arrived intact (sha256 match)' : `FAILED: up ${upGot}/${size}, down ${downGot}/${size}`);
   client.close();
   server.server.close();
   sink.close();
-  setTimeout(() => process.exit(ok ? 0 : 1), 50).unref();
-  return ok ? 0 : 1;
+  const status = ok && plotted ? 0 : 1;
+  setTimeout(() => process.exit(status), 50).unref();
+  return status;
+}
+
+/**
+ * A flow record for one connection the client dials, in the form the capture tools take: client→
+ * server packets are the client's writes (exactly the packets Dust sent); server→client packets
+ * are what each socket read returned, so TCP may have merged several of them.
+ */
+function newFlow(flows: TcpFlow[], host: string, port: number): TcpFlow {
+  const now = performance.now();
+  const flow: TcpFlow = { client: { ip: '127.0.0.1', port: 0 }, server: { ip: host, port }, startMs: now, endMs: now, c2s: [], s2c: [] };
+  flows.push(flow);
+  return flow;
+}
+
+function record(flow: TcpFlow, packets: TcpFlow['c2s'], payload: Uint8Array): void {
+  if (payload.length === 0) return;
+  const timeMs = performance.now();
+  packets.push({ timeMs, payload });
+  flow.endMs = timeMs;
+}
+
+/** Writes the model-vs-observed SVG and prints where; false (with a line saying why) on failure. */
+function writePlot(path: string, model: DustModel, flows: readonly TcpFlow[], out: (line: string) => void): boolean {
+  const svg = renderModelPlot(model, observeTraffic(model, flows, 'dust demo'));
+  try {
+    writeFileSync(path, svg);
+  } catch (err) {
+    out(`plot: cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return false;
+  }
+  out(`plot: model against observed bytes and packet lengths written to ${path}`);
+  return true;
 }
 
 function listen(server: ReturnType<typeof createServer>): Promise<void> {
