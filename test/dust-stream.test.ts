@@ -239,4 +239,31 @@ describe('Dust streams over Ensemble', () => {
       bridge.server.unref();
     }
   }, 30_000);
+
+  test('probes closed by the server after its delay leave the session table untouched', async () => {
+    const model = getBuiltinModel('bulk');
+    const identity = generateServerIdentity(systemRandom);
+    identity.probeCloseDelayMs = 300;
+    const server = createDustListener({ model, identity }, (stream) => stream.pipe(stream));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await Promise.all(
+        [0, 100, 20_000].map(
+          (size) =>
+            new Promise<void>((resolve) => {
+              const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => socket.end(systemRandom(size)));
+              socket.on('error', () => undefined);
+              socket.on('close', () => resolve());
+              socket.resume();
+            }),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const stream = await openDustStream({ bridge: { host: '127.0.0.1', port, publicKey: identity.staticKey.publicKey, model } });
+      expect((await exchange(stream, Buffer.from('still here'))).toString()).toBe('still here');
+    } finally {
+      await closeServer(server);
+    }
+  }, 30_000);
 });

@@ -83,9 +83,11 @@ class ServerHub {
     const connId = this.nextConnId++;
     this.idOfSocket.set(socket, connId);
     this.clientOf.set(connId, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+    let accepted = false;
     return {
-      pull: (maxBytes) => this.ensemble.pollSend(connId, maxBytes),
+      pull: (maxBytes) => (accepted ? this.ensemble.pollSend(connId, maxBytes) : null),
       deliver: (data) => {
+        if (!accepted) return true;
         this.current = connId;
         this.ensemble.receive(connId, data, this.now);
         this.service();
@@ -93,6 +95,7 @@ class ServerHub {
         return !this.paused.has(connId);
       },
       opened: () => {
+        accepted = true;
         this.ensemble.acceptConnection(connId, this.now);
         this.service();
       },
@@ -100,7 +103,8 @@ class ServerHub {
         this.connections.delete(connId);
         this.clientOf.delete(connId);
         this.paused.delete(connId);
-        this.ensemble.connectionClosed(connId, this.now);
+        // A probe, or a client gone before its Dust handshake completed, never reached the Ensemble.
+        if (accepted) this.ensemble.connectionClosed(connId, this.now);
         this.service();
       },
     };
