@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACK, FIN, ipPacket, LINK, pcapFile, SYN, type Record as CaptureRecord } from './support/capture-writer.js';
+import { flowsToPcap } from './support/capture-writer.js';
 import { runAudit } from '../src/cli/audit-cmd.js';
 import type { TcpFlow } from '../src/tools/flows.js';
 import {
@@ -273,27 +273,6 @@ describe('audit per flow and summary', () => {
   });
 });
 
-/** A pcap (raw IP) of the flows: handshake, data segments in time order, FIN from the client. */
-function capture(flows: TcpFlow[]): Uint8Array {
-  const records: CaptureRecord[] = [];
-  for (const flow of flows) {
-    const c = flow.client;
-    const s = flow.server;
-    let cSeq = 1000;
-    let sSeq = 5000;
-    records.push({ timeMs: flow.startMs, data: ipPacket({ src: c, dst: s, seq: cSeq++, flags: SYN }) });
-    records.push({ timeMs: flow.startMs, data: ipPacket({ src: s, dst: c, seq: sSeq++, ack: cSeq, flags: SYN | ACK }) });
-    const data = [...flow.c2s.map((p) => ({ ...p, up: true })), ...flow.s2c.map((p) => ({ ...p, up: false }))].sort((a, b) => a.timeMs - b.timeMs);
-    for (const p of data) {
-      const [src, dst] = p.up ? [c, s] : [s, c];
-      records.push({ timeMs: p.timeMs, data: ipPacket({ src, dst, seq: p.up ? cSeq : sSeq, payload: p.payload }) });
-      if (p.up) cSeq += p.payload.length;
-      else sSeq += p.payload.length;
-    }
-    records.push({ timeMs: flow.endMs, data: ipPacket({ src: c, dst: s, seq: cSeq, flags: FIN | ACK }) });
-  }
-  return pcapFile(records, { linkType: LINK.RAW });
-}
 
 describe('dust audit', () => {
   let dir: string;
@@ -318,7 +297,7 @@ describe('dust audit', () => {
       ...httpRequests().map((r, i) => ({ ...flowWith([r], 40000 + i), server: { ip: '10.0.0.1', port: 80 } })),
     ];
     const path = join(dir, 'mixed.pcap');
-    writeFileSync(path, capture(flows));
+    writeFileSync(path, flowsToPcap(flows));
     expect(await runAudit([path])).toBe(0);
     const text = out.join('');
     expect(text).toContain('11 flow(s)');
@@ -336,7 +315,7 @@ describe('dust audit', () => {
   test('a capture of 8 MiB or more reports its progress on stderr in 25% steps', async () => {
     const big = Array.from({ length: 3 }, (_, i) => ({ ...flowWith(Array.from({ length: 50 }, () => new Uint8Array(60_000).fill(0x41 + i)), 20000 + i), server: { ip: '10.0.0.1', port: 443 } }));
     const path = join(dir, 'big.pcap');
-    writeFileSync(path, capture(big));
+    writeFileSync(path, flowsToPcap(big));
     expect(await runAudit([path])).toBe(0);
     expect(err.join('')).toBe([0, 25, 50, 75, 100].map((p) => `reading ${path}: ${p}%\n`).join(''));
     expect(out.join('')).toContain('3 flow(s)');

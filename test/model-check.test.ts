@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACK, FIN, ipPacket, LINK, pcapFile, SYN, type Record as CaptureRecord } from './support/capture-writer.js';
+import { flowsToPcap } from './support/capture-writer.js';
 import { runModelCheck } from '../src/cli/model-check-cmd.js';
 import { generateServerIdentity } from '../src/core/server-keys.js';
 import { createContentCoder } from '../src/shaping/coder.js';
@@ -233,27 +233,6 @@ describe('real DustSession traffic passes its own model', () => {
   });
 });
 
-/** A pcap (raw IP) of the flows: handshake, data segments in time order, FIN from the client. */
-function capture(flows: TcpFlow[]): Uint8Array {
-  const records: CaptureRecord[] = [];
-  for (const flow of flows) {
-    const c = flow.client;
-    const s = flow.server;
-    let cSeq = 1000;
-    let sSeq = 5000;
-    records.push({ timeMs: flow.startMs, data: ipPacket({ src: c, dst: s, seq: cSeq++, flags: SYN }) });
-    records.push({ timeMs: flow.startMs, data: ipPacket({ src: s, dst: c, seq: sSeq++, ack: cSeq, flags: SYN | ACK }) });
-    const data = [...flow.c2s.map((p) => ({ ...p, up: true })), ...flow.s2c.map((p) => ({ ...p, up: false }))].sort((a, b) => a.timeMs - b.timeMs);
-    for (const p of data) {
-      const [src, dst] = p.up ? [c, s] : [s, c];
-      records.push({ timeMs: p.timeMs, data: ipPacket({ src, dst, seq: p.up ? cSeq : sSeq, payload: p.payload }) });
-      if (p.up) cSeq += p.payload.length;
-      else sSeq += p.payload.length;
-    }
-    records.push({ timeMs: flow.endMs, data: ipPacket({ src: c, dst: s, seq: cSeq, flags: FIN | ACK }) });
-  }
-  return pcapFile(records, { linkType: LINK.RAW });
-}
 
 describe('dust model check', () => {
   let dir: string;
@@ -275,7 +254,7 @@ describe('dust model check', () => {
     const modelPath = join(dir, 'm.json');
     writeFileSync(modelPath, JSON.stringify(definition()));
     const pcap = join(dir, 'dust.pcap');
-    writeFileSync(pcap, capture(sampleFlows(model(), 30, 21)));
+    writeFileSync(pcap, flowsToPcap(sampleFlows(model(), 30, 21)));
     expect(await runModelCheck([modelPath, pcap, '--alpha', '0.01'])).toBe(0);
     expect(out.join('')).toContain('model check-test, 30 flow(s)');
     expect(out.join('')).toContain('No test rejects the model at alpha = 0.01.');
@@ -293,7 +272,7 @@ describe('dust model check', () => {
 
   test('bad input exits 2', async () => {
     const pcap = join(dir, 'empty.pcap');
-    writeFileSync(pcap, capture([]));
+    writeFileSync(pcap, flowsToPcap([]));
     expect(await runModelCheck(['text'])).toBe(2);
     expect(err.join('')).toContain('model check needs a MODEL and at least one CAPTURE file');
     expect(await runModelCheck(['text', pcap, '--alpha', '2'])).toBe(2);

@@ -13,7 +13,7 @@ import { ShapingPrng } from '../src/shaping/prng.js';
 import type { TcpFlow } from '../src/tools/flows.js';
 import { modelByteProbabilities } from '../src/tools/model-check.js';
 import { niceTicks, observeTraffic, renderModelPlot, xmlEscape } from '../src/tools/plot.js';
-import { ACK, FIN, ipPacket, LINK, pcapFile, SYN, type Record as CaptureRecord } from './support/capture-writer.js';
+import { flowsToPcap } from './support/capture-writer.js';
 import { seededRandom } from './support/seeded-random.js';
 
 /**
@@ -94,27 +94,6 @@ function sampledFlows(modelName: string, count: number, seed: number): TcpFlow[]
   });
 }
 
-/** A pcap (raw IP) of the flows: handshake, data segments in time order, FIN from the client. */
-function capture(flows: TcpFlow[]): Uint8Array {
-  const records: CaptureRecord[] = [];
-  for (const flow of flows) {
-    const c = flow.client;
-    const s = flow.server;
-    let cSeq = 1000;
-    let sSeq = 5000;
-    records.push({ timeMs: flow.startMs, data: ipPacket({ src: c, dst: s, seq: cSeq++, flags: SYN }) });
-    records.push({ timeMs: flow.startMs, data: ipPacket({ src: s, dst: c, seq: sSeq++, ack: cSeq, flags: SYN | ACK }) });
-    const data = [...flow.c2s.map((p) => ({ ...p, up: true })), ...flow.s2c.map((p) => ({ ...p, up: false }))].sort((a, b) => a.timeMs - b.timeMs);
-    for (const p of data) {
-      const [src, dst] = p.up ? [c, s] : [s, c];
-      records.push({ timeMs: p.timeMs, data: ipPacket({ src, dst, seq: p.up ? cSeq : sSeq, payload: p.payload }) });
-      if (p.up) cSeq += p.payload.length;
-      else sSeq += p.payload.length;
-    }
-    records.push({ timeMs: flow.endMs, data: ipPacket({ src: c, dst: s, seq: cSeq, flags: FIN | ACK }) });
-  }
-  return pcapFile(records, { linkType: LINK.RAW });
-}
 
 describe('renderModelPlot', () => {
   const text = getBuiltinModel('text');
@@ -200,7 +179,7 @@ describe('dust model plot', () => {
 
   test('writes the SVG of a model, with a capture filtered by port', async () => {
     const pcap = join(dir, 'text.pcap');
-    writeFileSync(pcap, capture(sampledFlows('text', 3, 2)));
+    writeFileSync(pcap, flowsToPcap(sampledFlows('text', 3, 2)));
     const svgPath = join(dir, 'out.svg');
     expect(await runModelPlot(['text', pcap, '-o', svgPath, '--port', '8080'])).toBe(0);
     expect(out.join('')).toBe(`wrote ${svgPath}\n`);

@@ -4,6 +4,7 @@
  * a misreading in the reader is not mirrored here.
  */
 
+import type { TcpFlow } from '../../src/tools/flows.js';
 export interface Addr {
   ip: string;
   port: number;
@@ -309,3 +310,25 @@ export function pcapngBlock(type: number, body: Uint8Array, bigEndian = false): 
 }
 
 export { concat as concatFiles };
+
+/** A pcap (raw IP) of the flows: handshake, data segments in time order, FIN from the client. */
+export function flowsToPcap(flows: TcpFlow[]): Uint8Array {
+  const records: Record[] = [];
+  for (const flow of flows) {
+    const c = flow.client;
+    const s = flow.server;
+    let cSeq = 1000;
+    let sSeq = 5000;
+    records.push({ timeMs: flow.startMs, data: ipPacket({ src: c, dst: s, seq: cSeq++, flags: SYN }) });
+    records.push({ timeMs: flow.startMs, data: ipPacket({ src: s, dst: c, seq: sSeq++, ack: cSeq, flags: SYN | ACK }) });
+    const data = [...flow.c2s.map((p) => ({ ...p, up: true })), ...flow.s2c.map((p) => ({ ...p, up: false }))].sort((a, b) => a.timeMs - b.timeMs);
+    for (const p of data) {
+      const [src, dst] = p.up ? [c, s] : [s, c];
+      records.push({ timeMs: p.timeMs, data: ipPacket({ src, dst, seq: p.up ? cSeq : sSeq, payload: p.payload }) });
+      if (p.up) cSeq += p.payload.length;
+      else sSeq += p.payload.length;
+    }
+    records.push({ timeMs: flow.endMs, data: ipPacket({ src: c, dst: s, seq: cSeq, flags: FIN | ACK }) });
+  }
+  return pcapFile(records, { linkType: LINK.RAW });
+}
