@@ -6,20 +6,24 @@
  * - `uniform`: uniform bytes (Dust v1 behaviour), moderate rate.
  * - `text`: English/HTTP-text-like bytes, lengths and rates (written by hand, not fitted).
  * - `bulk`: uniform bytes, 16 KiB packets, flow `on_demand` (throughput tests; leaks timing).
+ * - `http`: HTTP/1.1 between curl and nginx, fitted to a loopback capture by `dust model build`
+ *   (scripts/capture-http/; models/http.md says how, and which timing fields were changed).
  * @module
  */
 import bulkJson from '../../models/bulk.json' with { type: 'json' };
+import httpJson from '../../models/http.json' with { type: 'json' };
 import textJson from '../../models/text.json' with { type: 'json' };
 import uniformJson from '../../models/uniform.json' with { type: 'json' };
 import { parseModel, type DustModel } from './model.js';
 
-/** The built-in models by name, in the order uniform, text, bulk. */
+/** The built-in models by name, in the order uniform, text, bulk, http. */
 export const builtinModels: ReadonlyMap<string, DustModel> = freezeMap(
   new Map(
     [
       parseModel(uniformJson, 'models/uniform.json'),
       parseModel(textJson, 'models/text.json'),
       parseModel(bulkJson, 'models/bulk.json'),
+      parseModel(httpJson, 'models/http.json'),
     ].map((model) => [model.name, model] as const),
   ),
 );
