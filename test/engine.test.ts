@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { systemRandom } from '../src/core/random.js';
 import { encodeBridgeKey, generateServerIdentity, serializeServerState } from '../src/core/server-keys.js';
 import { COMMAND, EngineProtocol } from '../src/drivers/engine-protocol.js';
-import { getBuiltinModel } from '../src/shaping/builtin-models.js';
+import { builtinModels, getBuiltinModel } from '../src/shaping/builtin-models.js';
 import { buildCli } from './support/build-cli.js';
 import { makePair } from './support/session-pair.js';
 
@@ -179,7 +179,7 @@ describe('dust engine as child processes', () => {
     expect(await run(['--role', 'x', '--model', 'text', '--server', '1.2.3.4:5'])).toEqual([2, 'dust: --role must be client or server, got "x"']);
     expect(await run(['--role', 'client', '--model', 'nope', '--server', '1.2.3.4:5', '--bridge-key', 'k'])).toEqual([
       1,
-      'dust: no built-in model named "nope" (built-in: uniform, text, bulk)',
+      `dust: no built-in model named "nope" (built-in: ${[...builtinModels.keys()].join(', ')})`,
     ]);
     expect((await run(['--role', 'client', '--model', 'text', '--server', '1.2.3.4'])).join(' ')).toMatch(/--server must be HOST:PORT/);
   });

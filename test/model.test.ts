@@ -2,7 +2,7 @@
  * docs/models.md: the `dust-model/1` format, its validation (every error path, exact messages),
  * normalisation, the digest, and the built-in models.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { checkCodeTable } from '../src/shaping/huffman.js';
 import {
@@ -427,20 +427,21 @@ describe('digest', () => {
 });
 
 describe('built-in models', () => {
-  test('uniform, text and bulk exist, in that order', () => {
-    expect([...builtinModels.keys()]).toEqual(['uniform', 'text', 'bulk']);
+  test('uniform, text, bulk and http exist, in that order, one per file in models/', () => {
+    expect([...builtinModels.keys()]).toEqual(['uniform', 'text', 'bulk', 'http']);
+    expect(shippedModelFiles().map((file) => file.replace(/\.json$/, '')).sort()).toEqual([...builtinModels.keys()].sort());
     expect(getBuiltinModel('text')).toBe(builtinModels.get('text'));
-    expect(() => getBuiltinModel('http')).toThrow('no built-in model named "http" (built-in: uniform, text, bulk)');
+    expect(() => getBuiltinModel('ftp')).toThrow('no built-in model named "ftp" (built-in: uniform, text, bulk, http)');
     expect(() => getBuiltinModel(3 as unknown as string)).toThrow(TypeError);
   });
 
   test('the map cannot be changed', () => {
     expect(() => (builtinModels as Map<string, DustModel>).set('x', getBuiltinModel('text'))).toThrow(TypeError);
     expect(() => (builtinModels as Map<string, DustModel>).delete('text')).toThrow(TypeError);
-    expect(builtinModels.size).toBe(3);
+    expect(builtinModels.size).toBe(4);
   });
 
-  test.each(['uniform', 'text', 'bulk'])('%s: the file in models/ gives the same model, and it round-trips', (name) => {
+  test.each([...builtinModels.keys()])('%s: the file in models/ gives the same model, and it round-trips', (name) => {
     const builtin = getBuiltinModel(name);
     const fromDisk = loadModelFromText(readFileSync(`models/${name}.json`, 'utf8'), `models/${name}.json`);
     expect(fromDisk.definition).toEqual(builtin.definition);
@@ -451,8 +452,8 @@ describe('built-in models', () => {
     expect(serializeModel(again)).toBe(serializeModel(builtin));
   });
 
-  test('the three digests differ', () => {
-    expect(new Set([...builtinModels.values()].map(modelDigest)).size).toBe(3);
+  test('their digests differ', () => {
+    expect(new Set([...builtinModels.values()].map(modelDigest)).size).toBe(builtinModels.size);
   });
 
   test('uniform: equal weights (8-bit codes), lengths uniform in a typical range, a moderate rate', () => {
@@ -511,3 +512,8 @@ function reverseKeys(v: unknown): unknown {
 
 /** Cross-checked with Python: sha256(json.dumps(d, sort_keys=True, separators=(',', ':'))). */
 const PINNED_DIGEST = 'b2013dd209cb9bf29fbf79461030230c0349cd5e258358db68cdfae5d507fe6c';
+
+/** The model files shipped in models/ (each one is a built-in model). */
+function shippedModelFiles(): string[] {
+  return readdirSync('models').filter((file) => file.endsWith('.json'));
+}

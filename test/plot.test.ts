@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runModelPlot } from '../src/cli/model-plot-cmd.js';
-import { getBuiltinModel } from '../src/shaping/builtin-models.js';
+import { builtinModels, getBuiltinModel } from '../src/shaping/builtin-models.js';
 import { createContentCoder } from '../src/shaping/coder.js';
 import { ShapingPrng } from '../src/shaping/prng.js';
 import type { TcpFlow } from '../src/tools/flows.js';
@@ -146,7 +146,7 @@ describe('renderModelPlot', () => {
   });
 
   test('every built-in model renders (fixed lengths, on_demand, point masses)', () => {
-    for (const name of ['uniform', 'text', 'bulk']) {
+    for (const name of builtinModels.keys()) {
       const elements = parseXml(renderModelPlot(getBuiltinModel(name)));
       expect(series(elements, 'model')).toHaveLength(4);
     }

@@ -19,7 +19,7 @@ export const ENGINE_USAGE = `usage:
   dust engine --role server --model MODEL --state FILE --server IP:PORT
 
 Speaks the command-byte Dust API on stdin/stdout (see docs/engine.md).
-  --model       a built-in model name (uniform, text, bulk) or a model file
+  --model       a built-in model name (uniform, text, bulk, http) or a model file
   --bridge-key  the server's public key, as in the bridge line (key=...)
   --state       the server's state file (from dust keygen)
   --server      the address the client dials (both ends need it: it is bound into the handshake)`;
