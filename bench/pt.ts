@@ -288,7 +288,9 @@ async function measure(setup: Setup, sink: Sink, group: string, note: string): P
   for (let i = 0; i < TTFB_SAMPLES; i++) samples.push(await firstByteMs(setup, sink));
   const ttfb = samples.filter((x) => !Number.isNaN(x));
   say('connection rate');
+  const [clientCpu0, serverCpu0] = pids.map(cpuSeconds);
   const { rate, stalled } = await connectionRate(setup, sink);
+  const [clientCpuMs, serverCpuMs] = pids.map((pid, i) => ((cpuSeconds(pid) - [clientCpu0!, serverCpu0!][i]!) * 1000) / CONNECTIONS);
   const stalls = samples.length - ttfb.length + stalled;
   const gib = (2 * TRANSFER_BYTES) / 2 ** 30;
   return [
@@ -296,6 +298,8 @@ async function measure(setup: Setup, sink: Sink, group: string, note: string): P
     { group, name: `${setup.name}: goodput server→client`, value: down, unit: 'MB/s', note },
     { group, name: `${setup.name}: time to first byte (median of ${ttfb.length})`, value: median(ttfb), unit: 'ms', note },
     { group, name: `${setup.name}: connections (${CONCURRENCY} at a time)`, value: rate, unit: 'conn/s', note },
+    { group, name: `${setup.name}: CPU per connection, client PT`, value: clientCpuMs!, unit: 'ms', note },
+    { group, name: `${setup.name}: CPU per connection, server PT`, value: serverCpuMs!, unit: 'ms', note },
     { group, name: `${setup.name}: CPU per GiB moved (both PTs)`, value: cpu / gib, unit: 's/GiB', note },
     { group, name: `${setup.name}: peak RSS, client PT`, value: peakRssMiB(pids[0]!), unit: 'MiB', note },
     { group, name: `${setup.name}: peak RSS, server PT`, value: peakRssMiB(pids[1]!), unit: 'MiB', note },
