@@ -266,4 +266,39 @@ describe('Dust streams over Ensemble', () => {
       await closeServer(server);
     }
   }, 30_000);
+
+  // The client's last Close OK (or its abort) must leave before it closes its connection, or the
+  // bridge keeps the session until its idle timeout and soon refuses New with 0xF0.
+  test.each([
+    ['bulk', 'end'],
+    ['bulk', 'destroy'],
+    ['text', 'end'],
+  ] as const)('%s, streams ended by %s: the bridge forgets each session at once', async (modelName, ending) => {
+    const model = getBuiltinModel(modelName);
+    const identity = generateServerIdentity(systemRandom);
+    const server = createDustListener({ model, identity, ensemble: { maxSessions: 2 } }, (stream) => {
+      stream.on('error', () => undefined);
+      stream.pipe(stream);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const stream = await openDustStream({ bridge: { host: '127.0.0.1', port, publicKey: identity.staticKey.publicKey, model } });
+        if (ending === 'end') {
+          expect((await exchange(stream, Buffer.from(`stream ${i}`))).toString()).toBe(`stream ${i}`);
+          // Destroyed when the Ensemble session is over (both Close / Close OK exchanges done).
+          if (!stream.destroyed) await new Promise((resolve) => stream.once('close', resolve));
+        } else {
+          stream.write(`stream ${i}`);
+          expect(String(await new Promise((resolve) => stream.once('data', resolve)))).toBe(`stream ${i}`);
+          stream.destroy();
+        }
+        // The server drops the session when the last Close OK (or the abort) arrives.
+        await new Promise((r) => setTimeout(r, modelName === 'text' ? 1500 : 100));
+      }
+    } finally {
+      await closeServer(server);
+    }
+  }, 60_000);
 });

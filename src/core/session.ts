@@ -183,6 +183,10 @@ export class DustSession {
   get flowOnDemand(): boolean {
     return this.sendModel.flowPacketsPerSecond === 'on_demand';
   }
+  /** True while queued plaintext, or a record already sealed, has not wholly left in packets. */
+  get sendPending(): boolean {
+    return this.hasOutputPending();
+  }
   /** Plaintext queued by putDecoded and not yet sealed into records (for backpressure). */
   get pendingPlaintext(): number {
     return this.outgoing.length;

@@ -56,6 +56,8 @@ export interface DustConnectionOptions {
 
 const DEFAULT_LOW_WATER = 256 * 1024;
 const DEFAULT_PROBE_CLOSE_DELAY_MS = 60_000;
+/** closeWhenSent gives the last bytes this long to leave (a timed flow may be slow). */
+const DEFAULT_CLOSE_GRACE_MS = 5_000;
 /** How long an on-demand packet that would be mostly padding waits for more data. */
 const SMALL_PACKET_DELAY_MS = 2;
 /** This much plaintext arriving at once means the peer is streaming to us. */
@@ -68,6 +70,7 @@ export class DustConnection {
   private readonly timer = new WakeupTimer(() => this.pump());
   private endTimer: NodeJS.Timeout | null = null;
   private finished = false;
+  private closing = false;
   private opened = false;
   private readingPaused = false;
   private failureReported = false;
@@ -120,6 +123,18 @@ export class DustConnection {
   /** Closes the connection now. */
   close(): void {
     this.finish('local');
+  }
+
+  /**
+   * Closes once everything the upper layer has queued — and every record already sealed — has
+   * left in packets (the flow decides when), or after `graceMs`. An Ensemble's last Close OK or
+   * abort must reach the peer, or the bridge keeps the session until its idle timeout.
+   */
+  closeWhenSent(graceMs = DEFAULT_CLOSE_GRACE_MS): void {
+    if (this.finished || this.closing) return;
+    this.closing = true;
+    this.armEnd(graceMs, 'local');
+    this.pump();
   }
 
   private onData(chunk: Buffer): void {
@@ -192,6 +207,7 @@ export class DustConnection {
         if (full) this.lastFullSentAt = now;
       }
     }
+    if (this.closing && (session.state !== 'open' || !session.sendPending)) return this.finish('local');
     if (this.holdUntil !== null) return; // a held packet's timer is armed
     this.timer.arm(session.nextWakeup(), this.clock());
   }
@@ -208,7 +224,7 @@ export class DustConnection {
     // Only while data is streaming (a well-filled packet went out, or much plaintext came in, just
     // now): a lone request or echo goes at once.
     const busy = now - Math.max(this.lastFullSentAt, this.lastBulkReceivedAt) < SMALL_PACKET_DELAY_MS;
-    if (!busy || !session.flowOnDemand || session.state !== 'open' || pending === 0 || pending * 4 >= pending + session.plaintextRoom()) {
+    if (!busy || this.closing || !session.flowOnDemand || session.state !== 'open' || pending === 0 || pending * 4 >= pending + session.plaintextRoom()) {
       this.holdUntil = null;
       return false;
     }

@@ -272,13 +272,16 @@ class ClientStream {
     this.duplex.destroy(err);
   }
 
-  /** Stops timers and ends every connection. */
+  /**
+   * Stops timers and ends every connection once what the Ensemble still has for it (a last Close
+   * OK, an abort) has been sent.
+   */
   private shutDown(): void {
     if (this.finished) return;
     this.finished = true;
     this.timer.clear();
     if (this.redialTimer !== null) clearTimeout(this.redialTimer);
-    for (const connection of this.connections.values()) connection.close();
+    for (const connection of this.connections.values()) connection.closeWhenSent();
     this.connections.clear();
   }
 }
