@@ -61,6 +61,31 @@ describe('Dust over one TCP connection', () => {
     }
   });
 
+  // The handshake packet carries no data, so it must not count as "streaming": a first small
+  // message under on_demand flow goes at once, not after the small-packet wait. With the client's
+  // clock frozen, a held packet would never leave.
+  test('on_demand: a small first message is not held back behind the handshake', async () => {
+    const model = getBuiltinModel('bulk');
+    const h = await startServer(model, new Uint8Array(0));
+    const frozen = performance.now() + 1000;
+    const clientPeer = new StreamPeer(Buffer.from('hello, bridge'));
+    const connection = await dialDust({
+      host: '127.0.0.1',
+      port: h.port,
+      model,
+      serverPublicKey: h.identity.staticKey.publicKey,
+      peer: clientPeer,
+      connection: { clock: () => frozen },
+    });
+    try {
+      await clientPeer.until(() => (h.serverPeers[0]?.receivedBytes ?? 0) >= 13);
+      expect(Buffer.concat(h.serverPeers[0]!.received).toString()).toBe('hello, bridge');
+    } finally {
+      connection.close();
+      await stop(h);
+    }
+  });
+
   test('the client closes when the model duration has passed', async () => {
     const definition = JSON.parse(JSON.stringify(getBuiltinModel('uniform').definition));
     definition.duration_ms = { family: 'fixed', value: 700 };

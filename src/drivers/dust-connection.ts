@@ -202,7 +202,9 @@ export class DustConnection {
       for (; due > 0; due--) {
         if (this.socket.writableLength > this.highWater) continue; // congested: skip, never queue
         this.refill();
-        const full = session.pendingPlaintext * 4 >= session.pendingPlaintext + session.plaintextRoom();
+        // Well filled with data (a handshake packet, or one of padding, carries none).
+        const pending = session.pendingPlaintext;
+        const full = pending > 0 && pending * 4 >= pending + session.plaintextRoom();
         this.socket.write(session.getEncoded(session.encodedReady()));
         if (full) this.lastFullSentAt = now;
       }
