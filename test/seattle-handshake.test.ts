@@ -15,6 +15,7 @@ import { confirmationCode, directionKeys, epochHour, handshakeMark, sharedKey } 
 import { scriptedRandom, systemRandom } from '../src/core/random.js';
 import { ReplayFilter } from '../src/core/replay-filter.js';
 import { serverIdentifier } from '../src/core/server-id.js';
+import { generateEphemeralKey } from '../src/crypto/ephemeral-key.js';
 import { x25519, x25519PublicKey } from '../src/crypto/x25519.js';
 import vectors from './vectors/seattle.json' with { type: 'json' };
 
@@ -129,6 +130,27 @@ describe.each(transcripts.map((t) => [t.name, t] as const))('seattle.json %s', (
     expect(bytesToHex(client.keys!.receive.macKey)).toBe(s2c.mac_key);
     expect(bytesToHex(server.keys!.send.encKey)).toBe(s2c.enc_key);
     expect(bytesToHex(server.keys!.receive.macKey)).toBe(c2s.mac_key);
+  });
+});
+
+describe.each(transcripts.map((t) => [t.name, t] as const))('seattle.json %s, ephemeral keys made ahead', (_name, t) => {
+  test('a key from an EphemeralKeySource (a pool) gives the same transcript', () => {
+    const i = t.inputs;
+    const staticKey: ServerStaticKey = { privateKey: h(i.server_static_private), publicKey: x25519PublicKey(h(i.server_static_private)) };
+    const serverId = serverIdentifier(i.server_address.ip, i.server_address.port);
+    const unixTimeMs = i.epoch_hour * HOUR_MS + 1234;
+    // The keys come from the source; `random` then gives only the IVs.
+    const clientKey = generateEphemeralKey(scriptedRandom(h(i.client_ephemeral_private), h(i.client_ephemeral_tweak)));
+    const serverKey = generateEphemeralKey(scriptedRandom(h(i.server_ephemeral_private), h(i.server_ephemeral_tweak)));
+    const client = new ClientHandshake({ publicKey: staticKey.publicKey, serverId }, { unixTimeMs, random: scriptedRandom(h(i.client_iv)), ephemeralKeys: () => clientKey });
+    const server = new ServerHandshake(staticKey, serverId, new ReplayFilter(), { unixTimeMs, random: scriptedRandom(h(i.server_iv)), ephemeralKeys: () => serverKey });
+    expect(bytesToHex(client.head)).toBe(str(t, 'R_X'));
+    server.push(h(str(t, 'client_message')));
+    expect(server.state).toBe('authenticated');
+    expect(bytesToHex(server.serverMessage!.subarray(0, 32))).toBe(str(t, 'R_Y'));
+    client.push(server.serverMessage!);
+    expect(client.state).toBe('done');
+    expect(bytesToHex(client.keys!.send.encKey)).toBe(bytesToHex(server.keys!.receive.encKey));
   });
 });
 

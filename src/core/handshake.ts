@@ -60,6 +60,20 @@ export interface ServerStaticKey {
   publicKey: Uint8Array;
 }
 
+/**
+ * Where a handshake gets its single-use ephemeral key: by default `generateEphemeralKey(random)`
+ * at the moment it is needed; a driver may hand out keys made ahead of time, off the connection's
+ * critical path (src/drivers/ephemeral-key-pool.ts). Each key must be given out once only.
+ */
+export type EphemeralKeySource = () => EphemeralKey;
+
+/** Options both handshake sides take. */
+export interface HandshakeOptions {
+  unixTimeMs: number;
+  random: RandomSource;
+  ephemeralKeys?: EphemeralKeySource;
+}
+
 export type ClientHandshakeFailure = 'DUST_ERR_SERVER_MISMATCH';
 export type ServerProbeReason = 'DUST_ERR_BAD_REPRESENTATIVE' | 'DUST_ERR_NO_MARK' | 'DUST_ERR_REPLAY';
 
@@ -80,7 +94,7 @@ export class ClientHandshake {
 
   constructor(
     private readonly server: ServerTarget,
-    options: { unixTimeMs: number; random: RandomSource },
+    options: HandshakeOptions,
   ) {
     abytes(server.publicKey, 32, 'server public key');
     abytes(server.serverId, undefined, 'server identifier');
@@ -88,7 +102,7 @@ export class ClientHandshake {
       throw new RangeError(`server identifier must be 7 or 19 bytes, got ${server.serverId.length}`);
     }
     aint(options.unixTimeMs, 0, Number.MAX_SAFE_INTEGER, 'unixTimeMs');
-    this.ephemeral = generateEphemeralKey(options.random);
+    this.ephemeral = options.ephemeralKeys?.() ?? generateEphemeralKey(options.random);
     const dh2 = x25519(this.ephemeral.privateKey, server.publicKey);
     if (dh2 === null) throw new RangeError('server public key is not a usable X25519 key');
     this.dh2 = dh2;
@@ -188,18 +202,20 @@ export class ServerHandshake {
   private candidateMarks: Uint8Array[] = [];
   private readonly unixTimeMs: number;
   private readonly random: RandomSource;
+  private readonly ephemeralKeys: EphemeralKeySource | undefined;
 
   constructor(
     private readonly staticKey: ServerStaticKey,
     private readonly serverId: Uint8Array,
     private readonly replayFilter: ReplayFilter,
-    options: { unixTimeMs: number; random: RandomSource },
+    options: HandshakeOptions,
   ) {
     abytes(staticKey.privateKey, 32, 'server private key');
     abytes(staticKey.publicKey, 32, 'server public key');
     abytes(serverId, undefined, 'server identifier');
     this.unixTimeMs = aint(options.unixTimeMs, 0, Number.MAX_SAFE_INTEGER, 'unixTimeMs');
     this.random = options.random;
+    this.ephemeralKeys = options.ephemeralKeys;
   }
 
   get state(): 'reading' | 'authenticated' | 'probe' {
@@ -284,7 +300,7 @@ export class ServerHandshake {
     const representative = this.buffer.subarray(0, REPRESENTATIVE_BYTES);
     if (this.replayFilter.testAndAdd(representative, this.unixTimeMs)) return this.probe('DUST_ERR_REPLAY');
     const clientPublic = this.clientPublic!;
-    const ephemeral = generateEphemeralKey(this.random);
+    const ephemeral = this.ephemeralKeys?.() ?? generateEphemeralKey(this.random);
     const dh1 = x25519(ephemeral.privateKey, clientPublic);
     // X decoded to a low-order point: DH1 is zero. No honest client does that; treat it as a probe.
     if (dh1 === null) return this.probe('DUST_ERR_BAD_REPRESENTATIVE');

@@ -18,6 +18,7 @@ import { ByteQueue } from './byte-queue.js';
 import { abytes, aint } from './bytes.js';
 import {
   ClientHandshake,
+  type EphemeralKeySource,
   MAX_CLIENT_PADDING,
   ServerHandshake,
   type ServerStaticKey,
@@ -48,6 +49,8 @@ interface CommonOptions {
   unixTimeMs: number;
   /** Cryptographic randomness; defaults to the system CSPRNG. */
   random?: RandomSource;
+  /** Ephemeral keys made ahead of time (default: one is generated when the handshake needs it). */
+  ephemeralKeys?: EphemeralKeySource;
 }
 
 export interface ClientSessionOptions extends CommonOptions {
@@ -151,13 +154,18 @@ export class DustSession {
     this.prefixIn = new PrefixChecker(receiveModel.prefix);
 
     if (options.role === 'client') {
-      this.clientHandshake = new ClientHandshake(options.server, { unixTimeMs: options.unixTimeMs, random: this.random });
+      this.clientHandshake = new ClientHandshake(options.server, {
+        unixTimeMs: options.unixTimeMs,
+        random: this.random,
+        ephemeralKeys: options.ephemeralKeys,
+      });
       this.planClientHandshake(this.clientHandshake);
       this.phase = 'announce';
     } else {
       this.serverHandshake = new ServerHandshake(options.staticKey, options.serverId, options.replayFilter, {
         unixTimeMs: options.unixTimeMs,
         random: this.random,
+        ephemeralKeys: options.ephemeralKeys,
       });
     }
   }

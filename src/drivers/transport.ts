@@ -10,6 +10,7 @@ import type { ServerIdentity } from '../core/server-keys.js';
 import { DustSession } from '../core/session.js';
 import type { DustModel } from '../shaping/model.js';
 import { DustConnection, type DustConnectionOptions, type PlaintextPeer } from './dust-connection.js';
+import { sharedKeyPool } from './ephemeral-key-pool.js';
 
 export interface DustServerConfig {
   model: DustModel;
@@ -39,6 +40,7 @@ export function acceptDust(socket: Socket, config: DustServerConfig, peer: Plain
     staticKey: config.identity.staticKey,
     serverId: serverIdFor(socket, config.publicAddress),
     replayFilter: config.replayFilter,
+    ephemeralKeys: sharedKeyPool.take,
   });
   return new DustConnection(session, socket, peer, {
     probeCloseDelayMs: config.identity.probeCloseDelayMs,
@@ -55,6 +57,7 @@ export function createDustServer(
   peerFor: (socket: Socket) => PlaintextPeer,
   accepted?: (connection: DustConnection) => void,
 ): Server {
+  sharedKeyPool.warm();
   return createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => undefined); // errors end the connection; the DustConnection reports them
     const connection = acceptDust(socket, config, peerFor(socket));
@@ -88,6 +91,7 @@ export function dialDust(options: DialOptions): Promise<DustConnection> {
         now: performance.now(),
         unixTimeMs: Date.now(),
         server: { publicKey: options.serverPublicKey, serverId: serverIdentifier(options.host, options.port) },
+        ephemeralKeys: sharedKeyPool.take,
       }),
       socket,
       options.peer,
