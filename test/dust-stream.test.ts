@@ -301,4 +301,20 @@ describe('Dust streams over Ensemble', () => {
       await closeServer(server);
     }
   }, 60_000);
+
+  test('the stream opens with the Dust handshake; a bridge that refuses the session ends it with the reason', async () => {
+    const model = getBuiltinModel('bulk');
+    const identity = generateServerIdentity(systemRandom);
+    const server = createDustListener({ model, identity, ensemble: { maxSessions: 0 } }, () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const stream = await openDustStream({ bridge: { host: '127.0.0.1', port, publicKey: identity.staticKey.publicKey, model } });
+      stream.write('written before New OK');
+      const error = await new Promise<Error>((resolve) => stream.once('error', resolve));
+      expect((error as Error & { code?: string }).code).toBe('DUST_ERR_ENSEMBLE_TOO_MANY_SESSIONS');
+    } finally {
+      await closeServer(server);
+    }
+  });
 });

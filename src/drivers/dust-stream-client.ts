@@ -53,7 +53,10 @@ export class DustStreamError extends Error {
   }
 }
 
-/** Opens a logical stream through the bridge; resolves when the Ensemble session is open. */
+/**
+ * Opens a logical stream through the bridge; resolves once the first Dust connection has completed
+ * its handshake (the Ensemble session opens right behind it: see `settleOpen`).
+ */
 export function openDustStream(options: DustStreamOptions): Promise<Duplex> {
   return new Promise((resolve, reject) => new ClientStream(options, resolve, reject));
 }
@@ -148,11 +151,7 @@ class ClientStream {
     for (let event = this.ensemble.pollEvent(); event !== null; event = this.ensemble.pollEvent()) {
       switch (event.type) {
         case 'opened':
-          if (!this.settled) {
-            this.settled = true;
-            clearTimeout(this.openTimer);
-            this.resolve(this.duplex);
-          }
+          this.settleOpen();
           break;
         case 'writable':
           this.flushWrite();
@@ -172,6 +171,21 @@ class ClientStream {
           break; // the connection keeps shaping padding until its duration ends
       }
     }
+  }
+
+  /**
+   * The stream is handed to the application once the bridge has proved itself (its Dust answer
+   * checked out), not only once the Ensemble's New OK is back: what the application writes meanwhile
+   * waits in the send window and leaves right behind New OK. Tor's first cell is then ready when
+   * the session opens, instead of one SOCKS reply and one application turn later. A bridge that
+   * refuses the session (0xF0 when full) then ends the stream with an error instead of failing the
+   * open.
+   */
+  private settleOpen(): void {
+    if (this.settled || this.finished) return;
+    this.settled = true;
+    clearTimeout(this.openTimer);
+    this.resolve(this.duplex);
   }
 
   private flushWrite(): void {
@@ -220,6 +234,7 @@ class ClientStream {
           this.service();
         }, Math.max(0, duration - Math.min(RETIRE_LEAD_MS, duration / 4)));
         this.service();
+        this.settleOpen();
       },
       failed: (failure) => {
         if (!this.settled && failure === 'DUST_ERR_SERVER_MISMATCH') {
