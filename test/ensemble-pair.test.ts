@@ -340,6 +340,60 @@ describe('Ensemble pair: scripted', () => {
 });
 
 
+describe('delayed acknowledgements (ackDelayMs)', () => {
+  test('a lone acknowledgement waits for the delay; the reply carries it when it comes first', () => {
+    const pair = new Pair({ ackDelayMs: 25 }, { ackDelayMs: 25 });
+    const c1 = pair.connect();
+    pair.pump();
+    const session = openedSession(pair);
+    pair.client.write(Uint8Array.of(1, 2, 3));
+    pair.step(c1);
+    expect(pair.upstreamBytes(session)).toEqual(Uint8Array.of(1, 2, 3));
+    // Nothing to say but an acknowledgement: the server keeps quiet, and wakes up at the deadline.
+    expect(pair.server.pollSend(c1, 1400)).toBeNull();
+    expect(pair.server.nextWakeup()).toBe(pair.now + 25);
+    // The upstream answers within the delay: the acknowledgement rides with the data.
+    pair.advance(10);
+    pair.server.send(session, Uint8Array.of(9));
+    const reply = pair.server.pollSend(c1, 1400)!;
+    expect(decode(reply.slice()).map((m) => m.type)).toEqual(['ack', 'data']);
+    expect(pair.client.unacknowledged).toBe(3);
+    pair.client.receive(c1, reply, pair.now);
+    expect(pair.client.unacknowledged).toBe(0);
+    // The client's own acknowledgement of that byte goes alone, 25 ms after it arrived.
+    expect(pair.client.pollSend(c1, 1400)).toBeNull();
+    expect(pair.client.nextWakeup()).toBe(pair.now + 25);
+    pair.advance(24);
+    expect(pair.client.pollSend(c1, 1400)).toBeNull();
+    pair.advance(1);
+    expect(decode(pair.client.pollSend(c1, 1400)).map((m) => m.type)).toEqual(['ack']);
+    expect(pair.client.nextWakeup()).toBeNull();
+  });
+
+  test('a deadline that passes with nothing able to send is not reported again (no busy wake-ups)', () => {
+    const pair = new Pair({ ackDelayMs: 5 }, { ackDelayMs: 5 });
+    const c1 = pair.connect();
+    pair.pump();
+    pair.client.write(Uint8Array.of(7));
+    pair.step(c1);
+    expect(pair.server.nextWakeup()).toBe(pair.now + 5);
+    pair.advance(6); // nobody pulled from the server at its deadline
+    const next = pair.server.nextWakeup();
+    expect(next === null || next > pair.now + 1000).toBe(true);
+    expect(decode(pair.server.pollSend(c1, 1400)).map((m) => m.type)).toEqual(['ack']); // due: goes with the next pull
+  });
+
+  test('16 KiB owed goes at once, whatever the delay', () => {
+    const pair = new Pair({ ackDelayMs: 1000 }, { ackDelayMs: 1000 });
+    const c1 = pair.connect();
+    pair.pump();
+    pair.client.write(new Uint8Array(16 * 1024));
+    for (let i = 0; i < 20; i++) pair.step(c1, 4096);
+    expect(pair.client.unacknowledged).toBe(0);
+    expect(() => new Pair({ ackDelayMs: 1001 })).toThrow(RangeError);
+  });
+});
+
 describe('Ensemble pair: random schedules on a virtual clock', () => {
   const arbSchedule = (harsh: boolean): fc.Arbitrary<SimParams> =>
     fc.record({
@@ -349,6 +403,7 @@ describe('Ensemble pair: random schedules on a virtual clock', () => {
       width: fc.integer({ min: 1, max: harsh ? 4 : 3 }),
       window: fc.integer({ min: harsh ? 8 : 10, max: 16 }).map((b) => 2 ** b),
       extendThreshold: fc.integer({ min: 1, max: harsh ? 20 : 200 }),
+      ackDelayMs: fc.constantFrom(0, 0, 5, 25),
       latencyMs: fc.integer({ min: 1, max: harsh ? 60 : 40 }),
       maxPacket: fc.integer({ min: harsh ? 50 : 100, max: harsh ? 5000 : 3000 }),
       minDurationMs: fc.integer({ min: 20, max: harsh ? 100 : 300 }),

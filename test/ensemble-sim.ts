@@ -48,6 +48,8 @@ export interface SimParams {
   width?: number;
   window?: number;
   extendThreshold?: number;
+  /** Both sides' acknowledgement delay (0: at once). */
+  ackDelayMs?: number;
   latencyMs?: number;
   /** pollSend sizes are drawn from [1, maxPacket] (sometimes tiny, to hit the spill path). */
   maxPacket?: number;
@@ -140,11 +142,13 @@ export function simulate(p: SimParams): SimResult {
     window: p.window,
     extendThreshold: p.extendThreshold,
     reconnectTimeoutMs: 60_000,
+    ackDelayMs: p.ackDelayMs,
     ...p.client,
   });
   const server = new EnsembleServer({
     random: new Prng(p.seed ^ 0x5a5a5a5a).source(),
     idleTimeoutMs: 1_500,
+    ackDelayMs: p.ackDelayMs,
     ...p.server,
   });
   const sentC2S = rng.bytes(p.c2sBytes);

@@ -63,6 +63,12 @@ const SMALL_PACKET_DELAY_MS = 2;
 /** This much plaintext arriving at once means the peer is streaming to us. */
 const BULK_PLAINTEXT_BYTES = 8192;
 const DEFAULT_HIGH_WATER = 1024 * 1024;
+/**
+ * The Ensemble acknowledgement delay the stream drivers use (ackDelayMs, src/ensemble/endpoint.ts):
+ * under an on-demand flow a lone acknowledgement costs a whole packet, and a reply usually comes
+ * sooner and carries it. TCP's delayed ACK waits 40 ms; the window (4 MiB) never waits for this.
+ */
+export const DRIVER_ACK_DELAY_MS = 25;
 /** setTimeout's largest delay; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -16,7 +16,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { EnsembleClient, type EnsembleClientOptions } from '../ensemble/client.js';
 import type { DustModel } from '../shaping/model.js';
-import type { DustConnection, PlaintextPeer } from './dust-connection.js';
+import { DRIVER_ACK_DELAY_MS, type DustConnection, type PlaintextPeer } from './dust-connection.js';
 import { WakeupTimer } from './wakeup-timer.js';
 import { dialDust } from './transport.js';
 
@@ -91,7 +91,7 @@ class ClientStream {
     private readonly resolve: (stream: Duplex) => void,
     private readonly reject: (err: Error) => void,
   ) {
-    this.ensemble = new EnsembleClient(options.ensemble);
+    this.ensemble = new EnsembleClient({ ackDelayMs: DRIVER_ACK_DELAY_MS, ...options.ensemble });
     this.duplex = new Duplex({
       allowHalfOpen: true,
       // Ending both directions is not the end of the session: our Close must still be
@@ -233,8 +233,8 @@ class ClientStream {
           this.ensemble.retireConnection(connId);
           this.service();
         }, Math.max(0, duration - Math.min(RETIRE_LEAD_MS, duration / 4)));
+        this.settleOpen(); // first, so the SOCKS reply is not queued behind New
         this.service();
-        this.settleOpen();
       },
       failed: (failure) => {
         if (!this.settled && failure === 'DUST_ERR_SERVER_MISMATCH') {

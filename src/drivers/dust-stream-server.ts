@@ -12,7 +12,7 @@ import { EnsembleServer, type EnsembleServerOptions } from '../ensemble/server.j
 import { ReplayFilter } from '../core/replay-filter.js';
 import type { ServerIdentity } from '../core/server-keys.js';
 import type { DustModel } from '../shaping/model.js';
-import type { DustConnection, PlaintextPeer } from './dust-connection.js';
+import { DRIVER_ACK_DELAY_MS, type DustConnection, type PlaintextPeer } from './dust-connection.js';
 import { WakeupTimer } from './wakeup-timer.js';
 import { createDustServer } from './transport.js';
 
@@ -72,7 +72,7 @@ class ServerHub {
     private readonly onStream: (stream: Duplex, client: ClientAddress) => void,
     options?: EnsembleServerOptions,
   ) {
-    this.ensemble = new EnsembleServer(options);
+    this.ensemble = new EnsembleServer({ ackDelayMs: DRIVER_ACK_DELAY_MS, ...options });
   }
 
   private get now(): number {

@@ -15,7 +15,7 @@
  * @module
  */
 import { abytes, aint, equalBytes } from '../core/bytes.js';
-import { Link, StreamEndpoint, type EndpointHost } from './endpoint.js';
+import { Link, MAX_ACK_DELAY_MS, StreamEndpoint, type EndpointHost } from './endpoint.js';
 import type { LinkFailure, SessionFailure } from './errors.js';
 import { CODE, MAX_SEQ, type Message } from './messages.js';
 import { MAX_WINDOW } from './stream.js';
@@ -41,6 +41,8 @@ export interface EnsembleClientOptions {
   handshakeTimeoutMs?: number;
   /** Give up when no connection has been open for this many ms (default 120 s). */
   reconnectTimeoutMs?: number;
+  /** Delay for acknowledgements that would go alone (0–1000 ms, default 0: at once; endpoint.ts). */
+  ackDelayMs?: number;
 }
 
 /** `connecting` until New OK, `open`, then `closed` (both directions finished) or `failed`. */
@@ -100,7 +102,8 @@ export class EnsembleClient {
         this.latest = id;
       },
     };
-    this.endpoint = new StreamEndpoint('client', host, window, extendThreshold);
+    const ackDelayMs = aint(options.ackDelayMs ?? 0, 0, MAX_ACK_DELAY_MS, 'options.ackDelayMs');
+    this.endpoint = new StreamEndpoint('client', host, window, extendThreshold, ackDelayMs, () => this.now);
   }
 
   /** Lifecycle state of the logical session. */
@@ -283,6 +286,8 @@ export class EnsembleClient {
       const t = this.noOpenSince + this.reconnectTimeoutMs;
       if (next === null || t < next) next = t;
     }
+    const ack = this._state === 'open' ? this.endpoint.ackDeadline() : null;
+    if (ack !== null && (next === null || ack < next)) next = ack;
     return next;
   }
 

@@ -32,6 +32,8 @@ import { MAX_WINDOW, ReceiveStream, SendStream } from './stream.js';
 export const ACK_EVERY_BYTES = 16 * 1024;
 /** While sending, piggyback a pending acknowledgement at least every this many sent bytes. 64 KiB. */
 export const ACK_AFTER_SENT_BYTES = 64 * 1024;
+/** Longest acknowledgement delay an endpoint accepts (`ackDelayMs`). */
+export const MAX_ACK_DELAY_MS = 1000;
 /**
  * Data size when the caller's `maxBytes` cannot hold a Data header and one byte: the message then
  * spills over into the following `pollSend` calls instead of stalling. 1 KiB.
@@ -110,6 +112,8 @@ export class StreamEndpoint {
   readonly recv = new ReceiveStream();
   readonly links = new Set<Link>();
   private lastAckSent = 0;
+  /** When the oldest byte not yet acknowledged arrived (host time), or null when none is owed. */
+  private ackOwedSince: number | null = null;
   private sentSinceAck = 0;
   private ackForced = false;
   private peerClosedReported = false;
@@ -122,6 +126,15 @@ export class StreamEndpoint {
     window: number,
     /** (Client) ask for an Extend once a connection's seq in either direction reaches this. */
     private readonly extendThreshold: number = MAX_SEQ,
+    /**
+     * 0: acknowledge as soon as nothing else is being sent. More: an owed acknowledgement rides
+     * with the next data, and goes alone only this many ms after the first unacknowledged byte
+     * (or once ACK_EVERY_BYTES are owed) — like TCP's delayed ACK. Under an on-demand flow a lone
+     * acknowledgement costs a whole packet; the reply it would precede usually comes sooner.
+     */
+    private readonly ackDelayMs = 0,
+    /** The host's current time (ms), for the acknowledgement delay. */
+    private readonly clock: () => number = () => 0,
   ) {
     this.send = new SendStream(window);
   }
@@ -167,9 +180,21 @@ export class StreamEndpoint {
 
   /** Our receive position, for a resume acknowledgement; counts as an acknowledgement sent. */
   resumePosition(): number {
-    this.lastAckSent = Math.max(this.lastAckSent, this.recv.recvPos);
+    this.ackSent(this.recv.recvPos);
     this.ackForced = false;
     return this.recv.recvPos;
+  }
+
+  /**
+   * When a delayed acknowledgement falls due (host time), or null when none is waiting. Once that
+   * time has come the acknowledgement goes with the next `generate` on any connection, and this
+   * returns null: a session that has no connection able to send right now (between connections, or
+   * waiting for its packet slot) must not make its driver spin on a deadline in the past.
+   */
+  ackDeadline(): number | null {
+    if (this.ackDelayMs === 0 || this.ackOwedSince === null) return null;
+    const due = this.ackOwedSince + this.ackDelayMs;
+    return due > this.clock() ? due : null;
   }
 
   /** The connection ended or failed: its unacknowledged ranges go back in line. */
@@ -212,6 +237,7 @@ export class StreamEndpoint {
         const failure = this.recv.receive(start, m.data);
         if (failure !== null) return this.fail(link, failure, CODE.BAD_SEQUENCE);
         link.recvPos = start + m.data.length;
+        if (this.ackOwedSince === null && this.recv.recvPos > this.lastAckSent) this.ackOwedSince = this.clock();
         if (this.recv.pendingBytes > 0) this.host.delivered();
         this.checkPeerClosed();
         return;
@@ -301,15 +327,9 @@ export class StreamEndpoint {
     }
     const dataAllowed = (): boolean => !link.retired && link.sendSeq <= MAX_SEQ;
     const recvPos = this.recv.recvPos;
-    if (
-      (this.ackForced && recvPos > 0) ||
-      (recvPos > this.lastAckSent &&
-        (!(dataAllowed() && this.send.hasPending(link)) ||
-          recvPos - this.lastAckSent >= ACK_EVERY_BYTES ||
-          this.sentSinceAck >= ACK_AFTER_SENT_BYTES))
-    ) {
+    if ((this.ackForced && recvPos > 0) || (recvPos > this.lastAckSent && this.ackDue(dataAllowed() && this.send.hasPending(link)))) {
       push(encodeMessage({ type: 'ack', id, position: recvPos }));
-      this.lastAckSent = recvPos;
+      this.ackSent(recvPos);
       this.sentSinceAck = 0;
       this.ackForced = false;
     }
@@ -355,6 +375,18 @@ export class StreamEndpoint {
       link.send({ type: 'close-ok', id: link.sendId });
       link.closeOkOwed = false;
     }
+  }
+
+  /** Should the owed acknowledgement go now, given whether data is about to be sent? */
+  private ackDue(sendingData: boolean): boolean {
+    if (this.recv.recvPos - this.lastAckSent >= ACK_EVERY_BYTES || this.sentSinceAck >= ACK_AFTER_SENT_BYTES) return true;
+    if (this.ackDelayMs === 0) return !sendingData;
+    return sendingData || this.clock() >= this.ackOwedSince! + this.ackDelayMs;
+  }
+
+  private ackSent(position: number): void {
+    this.lastAckSent = Math.max(this.lastAckSent, position);
+    if (this.recv.recvPos <= this.lastAckSent) this.ackOwedSince = null;
   }
 
   private afterAck(): void {

@@ -25,9 +25,9 @@
  */
 import { abytes, aint, bytesToHex, equalBytes } from '../core/bytes.js';
 import { systemRandom, type RandomSource } from '../core/random.js';
-import { Link, StreamEndpoint, type EndpointHost } from './endpoint.js';
+import { Link, MAX_ACK_DELAY_MS, StreamEndpoint, type EndpointHost } from './endpoint.js';
 import type { LinkFailure } from './errors.js';
-import { CODE, ID_BYTES, type ErrorCode, type Message } from './messages.js';
+import { CODE, ID_BYTES, MAX_SEQ, type ErrorCode, type Message } from './messages.js';
 import { MAX_WINDOW } from './stream.js';
 
 /** Default size of the session table. */
@@ -56,6 +56,8 @@ export interface EnsembleServerOptions {
   handshakeTimeoutMs?: number;
   /** How long a cleanly closed session's ids answer 0xF2 instead of 0xF1 (default: idleTimeoutMs). */
   closedMemoryMs?: number;
+  /** Delay for acknowledgements that would go alone (0–1000 ms, default 0: at once; endpoint.ts). */
+  ackDelayMs?: number;
 }
 
 /** Why a session left the table. */
@@ -94,6 +96,7 @@ export class EnsembleServer {
   readonly maxBufferedPerSession: number;
   readonly handshakeTimeoutMs: number;
   readonly closedMemoryMs: number;
+  readonly ackDelayMs: number;
   private readonly random: RandomSource;
   private readonly links = new Map<number, ServerLink>();
   private readonly sessions = new Map<number, ServerSession>();
@@ -118,6 +121,7 @@ export class EnsembleServer {
       'options.handshakeTimeoutMs',
     );
     this.closedMemoryMs = aint(options.closedMemoryMs ?? this.idleTimeoutMs, 0, 2 ** 31, 'options.closedMemoryMs');
+    this.ackDelayMs = aint(options.ackDelayMs ?? 0, 0, MAX_ACK_DELAY_MS, 'options.ackDelayMs');
   }
 
   /** Sessions in the table. */
@@ -246,7 +250,11 @@ export class EnsembleServer {
       if (next === null || t < next) next = t;
     };
     for (const link of this.links.values()) if (link.deadline !== null) consider(link.deadline);
-    for (const s of this.sessions.values()) if (s.idleSince !== null) consider(s.idleSince + this.idleTimeoutMs);
+    for (const s of this.sessions.values()) {
+      if (s.idleSince !== null) consider(s.idleSince + this.idleTimeoutMs);
+      const ack = s.endpoint.ackDeadline();
+      if (ack !== null) consider(ack);
+    }
     const firstClosed = this.closedIds.values().next();
     if (!firstClosed.done) consider(firstClosed.value);
     return next;
@@ -338,7 +346,7 @@ export class EnsembleServer {
     const s: ServerSession = {
       handle,
       ids: [id],
-      endpoint: new StreamEndpoint('server', host, this.maxBufferedPerSession),
+      endpoint: new StreamEndpoint('server', host, this.maxBufferedPerSession, MAX_SEQ, this.ackDelayMs, () => this.now),
       idleSince: null,
     };
     this.sessions.set(handle, s);
