@@ -22,9 +22,12 @@ import { startStandaloneClient, startStandaloneServer, stderrLog } from './stand
 import { formatTrafficTable, TrafficObserver } from './traffic-report.js';
 import { UsageError } from './usage-error.js';
 
+/** The demo gives up on the upload when no byte of it has arrived for this long. */
+const UPLOAD_STALL_MS = 10_000;
+
 export const DEMO_USAGE = `usage: dust demo [--model NAME|FILE] [--size BYTES] [--plot FILE.svg] [--in-memory]
   --model     built-in model (uniform, text, bulk, http) or a model file (default: bulk)
-  --size      payload bytes each way (default: 32 MiB for bulk, 64 KiB for timed models)
+  --size      payload bytes each way (default: 32 MiB for bulk, 16 KiB for timed models)
   --plot      also write an SVG of the model's byte and length distributions against what the
               client's connections sent and received, as "dust model plot" draws them (TCP runs)
   --in-memory run two sessions back to back on a virtual clock instead of TCP`;
@@ -42,7 +45,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   });
   const model = resolveModel(values.model!);
   const timed = model.clientToServer.flowPacketsPerSecond !== 'on_demand';
-  const size = values.size === undefined ? (timed ? 64 * 1024 : 32 << 20) : Number(values.size);
+  const size = values.size === undefined ? (timed ? 16 * 1024 : 32 << 20) : Number(values.size);
   if (!Number.isInteger(size) || size < 1 || size > 1 << 30) {
     throw new UsageError(`--size must be a whole number of bytes in 1..1073741824, got ${JSON.stringify(values.size)}`);
   }
@@ -53,12 +56,14 @@ export async function runDemo(argv: string[]): Promise<number> {
   const downHash = createHash('sha256');
   let upGot = 0;
   let downGot = 0;
+  let upMovedAt = performance.now();
 
   // The service behind the bridge: sends `down`, hashes what comes up.
   const sink = createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('data', (chunk: Buffer) => {
       upHash.update(chunk);
       upGot += chunk.length;
+      upMovedAt = performance.now();
     });
     socket.on('error', () => undefined);
     socket.end(down);
@@ -124,7 +129,9 @@ export async function runDemo(argv: string[]): Promise<number> {
       socket.on('error', reject);
       socket.end(up);
     });
-    for (let i = 0; i < 100 && upGot < size; i++) await new Promise((r) => setTimeout(r, 50));
+    // The download can end long before the upload: timed models often give the client far fewer
+    // packets per second than the server. Wait while the upload still moves.
+    while (upGot < size && performance.now() - upMovedAt < UPLOAD_STALL_MS) await new Promise((r) => setTimeout(r, 50));
     ok =
       upGot === size &&
       downGot === size &&
