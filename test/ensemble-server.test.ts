@@ -97,6 +97,33 @@ describe('Ensemble server: opening and resuming', () => {
     expect(h.upstream(1)).toBe('hello upstream');
   });
 
+  test('takeTouched names only the connections whose output may have changed', () => {
+    const h = new Harness({ ackDelayMs: 10 });
+    const [c1, s1] = h.open();
+    const [c2, s2, id2] = h.open();
+    const idle = h.connect();
+    h.server.takeTouched();
+    expect(h.server.takeTouched()).toEqual([]); // forgotten once taken
+    h.server.send(s1, text('down'));
+    expect(h.server.takeTouched()).toEqual([c1]);
+    h.send(c2, data(id2, 0, 'up'));
+    expect(h.server.takeTouched()).toEqual([c2]);
+    h.server.end(s2);
+    expect(h.server.takeTouched()).toEqual([c2]);
+    // A delayed acknowledgement that falls due touches its session's connection.
+    h.advance(10);
+    expect(h.server.takeTouched()).toEqual([c2]);
+    // A connection lost: the session's other connections resend; an aborted session's get 0xF2.
+    const c3 = h.connect();
+    h.send(c3, { type: 'continue', id: idOf(1) }, { type: 'ack', id: idOf(1), position: 0 });
+    h.server.takeTouched();
+    h.close(c1);
+    expect(h.server.takeTouched()).toEqual([c3]);
+    h.server.abort(s1);
+    expect(h.server.takeTouched()).toEqual([c3]);
+    expect(h.server.takeTouched()).not.toContain(idle);
+  });
+
   test('too many sessions: New beyond maxSessions gets 0xF0 and fails only that connection', () => {
     const h = new Harness({ maxSessions: 2 });
     h.open();

@@ -151,8 +151,13 @@ class ServerHub {
           break; // the connection keeps shaping padding until it ends
       }
     }
-    for (const connection of this.connections.values()) connection.notifyWritable();
+    this.pumpTouched();
     this.timer.arm(this.ensemble.nextWakeup(), this.now);
+  }
+
+  /** Lets the connections the Ensemble touched send (never all of them: that grew with the table). */
+  private pumpTouched(): void {
+    for (const connId of this.ensemble.takeTouched()) this.connections.get(connId)?.notifyWritable();
   }
 
   private openStream(session: number): void {
@@ -195,7 +200,7 @@ class ServerHub {
     const pending = stream?.pendingWrite;
     if (!stream || !pending) return;
     const taken = this.ensemble.send(session, pending.data);
-    for (const connection of this.connections.values()) connection.notifyWritable();
+    this.pumpTouched();
     if (taken < pending.data.length) {
       pending.data = pending.data.subarray(taken);
       return;

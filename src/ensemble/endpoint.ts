@@ -185,6 +185,11 @@ export class StreamEndpoint {
     return this.recv.recvPos;
   }
 
+  /** True when a delayed acknowledgement is owed and its time has come (at host time `now`). */
+  ackOverdue(now: number): boolean {
+    return this.ackDelayMs > 0 && this.ackOwedSince !== null && now >= this.ackOwedSince + this.ackDelayMs;
+  }
+
   /**
    * When a delayed acknowledgement falls due (host time), or null when none is waiting. Once that
    * time has come the acknowledgement goes with the next `generate` on any connection, and this

@@ -104,6 +104,8 @@ export class EnsembleServer {
   /** Ids of closed sessions → when to forget them; insertion order is expiry order. */
   private readonly closedIds = new Map<string, number>();
   private readonly events: ServerEvent[] = [];
+  /** Connections whose output may have changed since the driver last asked (`takeTouched`). */
+  private readonly touched = new Set<number>();
   private nextHandle = 1;
   private now = -Infinity;
 
@@ -158,11 +160,17 @@ export class EnsembleServer {
     const link = this.link(connId);
     this.advance(now);
     if (link.phase === 'failed' || link.phase === 'ended') return;
-    for (const message of link.decoder.push(bytes)) {
-      this.onMessage(link, message);
-      if (link.phase === 'failed' || link.phase === 'ended') return;
+    this.touched.add(connId);
+    try {
+      for (const message of link.decoder.push(bytes)) {
+        this.onMessage(link, message);
+        if (link.phase === 'failed' || link.phase === 'ended') return;
+      }
+      if (link.decoder.failure !== null) this.failLink(link, 'DUST_ERR_ENSEMBLE_MALFORMED', CODE.BAD_SEQUENCE);
+    } finally {
+      // An Ack or a Close here can make the session's other connections send (resends, Close OK).
+      if (link.session !== undefined) this.touchSession(link.session);
     }
-    if (link.decoder.failure !== null) this.failLink(link, 'DUST_ERR_ENSEMBLE_MALFORMED', CODE.BAD_SEQUENCE);
   }
 
   /** Up to `maxBytes` of plaintext for connection `connId`, or null when it has nothing. */
@@ -180,6 +188,7 @@ export class EnsembleServer {
   retireConnection(connId: number): void {
     const link = this.link(connId);
     link.retired = true;
+    this.touched.add(connId);
     if (link.phase === 'open' && link.session !== undefined) link.session.endpoint.retire(link);
   }
 
@@ -190,9 +199,11 @@ export class EnsembleServer {
     this.links.delete(connId);
     if (link.phase !== 'failed') link.phase = 'ended';
     const s = link.session;
+    this.touched.delete(connId);
     if (s !== undefined && this.sessions.get(s.handle) === s) {
       s.endpoint.drop(link);
       this.updateIdle(s);
+      this.touchSession(s); // its unacknowledged data goes out on the others
     }
   }
 
@@ -204,6 +215,7 @@ export class EnsembleServer {
     const s = this.session(session);
     if (s === null) return 0;
     if (s.endpoint.send.finPos !== null) throw new Error(`send after end() on session ${session}`);
+    this.touchSession(s);
     return s.endpoint.write(bytes);
   }
 
@@ -215,7 +227,10 @@ export class EnsembleServer {
 
   /** The upstream ended: a Close follows its last byte. Idempotent. */
   end(session: number): void {
-    this.session(session)?.endpoint.send.end();
+    const s = this.session(session);
+    if (s === null) return;
+    s.endpoint.send.end();
+    this.touchSession(s);
   }
 
   /** Drops `session` at once (upstream error): 0xF2 to the client, `session-closed` 'aborted'. */
@@ -236,6 +251,7 @@ export class EnsembleServer {
     }
     for (const s of [...this.sessions.values()]) {
       if (s.idleSince !== null && now >= s.idleSince + this.idleTimeoutMs) this.removeSession(s, 'idle-timeout');
+      else if (s.endpoint.ackOverdue(now)) this.touchSession(s);
     }
     for (const [key, expiry] of this.closedIds) {
       if (expiry > now) break;
@@ -258,6 +274,17 @@ export class EnsembleServer {
     const firstClosed = this.closedIds.values().next();
     if (!firstClosed.done) consider(firstClosed.value);
     return next;
+  }
+
+  /**
+   * The connections that may have something new to send since the last call (then forgotten):
+   * the driver polls these instead of every connection, so the cost of an event does not grow with
+   * the number of sessions. A connection's own packet schedule still polls it whenever it sends.
+   */
+  takeTouched(): number[] {
+    const ids = [...this.touched];
+    this.touched.clear();
+    return ids;
   }
 
   /** Next event for the driver, or null. */
@@ -408,6 +435,10 @@ export class EnsembleServer {
     this.events.push({ type: 'connection-failed', connId: link.connId, code });
   }
 
+  private touchSession(s: ServerSession): void {
+    for (const link of s.endpoint.links) this.touched.add(link.connId);
+  }
+
   private updateIdle(s: ServerSession): void {
     if (s.endpoint.links.size > 0) s.idleSince = null;
     else s.idleSince ??= this.now;
@@ -426,6 +457,7 @@ export class EnsembleServer {
       if (reason === 'closed' && this.closedMemoryMs > 0) this.rememberClosed(key);
     }
     for (const link of [...s.endpoint.links]) {
+      this.touched.add(link.connId);
       if (reason === 'closed') {
         s.endpoint.flushOwed(link);
       } else if (reason === 'aborted') {
