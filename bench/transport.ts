@@ -413,6 +413,8 @@ interface IdleRss {
   serverAfter: number;
   clientGrowth: number;
   clientHeapGrowth: number;
+  /** Median time to first byte of fresh streams while the idle sessions are held. */
+  loadedTtfb: number;
 }
 
 /** Opens IDLE_SESSIONS streams that then send nothing; reads both processes' RSS. */
@@ -445,11 +447,16 @@ async function idleRss(server: DustServerChild, sink: Sink): Promise<IdleRss> {
     await sleep(IDLE_WAIT_MS);
     collectGarbage();
     const clientAfter = process.memoryUsage();
+    const serverAfter = statusMiB(pid, 'VmRSS');
+    // A bridge's cost per event must not grow with the sessions it holds.
+    const ttfb: number[] = [];
+    for (let i = 0; i < TTFB_SAMPLES; i++) ttfb.push(await firstByteMs(open, sink));
     return {
       serverBefore,
-      serverAfter: statusMiB(pid, 'VmRSS'),
+      serverAfter,
       clientGrowth: (clientAfter.rss - clientBefore.rss) / MiB,
       clientHeapGrowth: (clientAfter.heapUsed + clientAfter.arrayBuffers - clientBefore.heapUsed - clientBefore.arrayBuffers) / MiB,
+      loadedTtfb: median(ttfb),
     };
   } finally {
     for (const s of streams) s.destroy();
@@ -525,6 +532,7 @@ export async function transportBench(): Promise<BenchRow[]> {
     row(`dust: server child RSS growth per idle session`, ((idle.serverAfter - idle.serverBefore) * 1024) / IDLE_SESSIONS, 'KiB', 'VmRSS (after - before) / sessions');
     row(`dust: bench process RSS growth, ${IDLE_SESSIONS} idle sessions`, idle.clientGrowth, 'MiB', 'client sessions + sink sockets, after gc');
     row(`dust: bench process heap + ArrayBuffers growth, ${IDLE_SESSIONS} idle`, idle.clientHeapGrowth, 'MiB', 'after gc');
+    row(`dust: time to first byte with ${IDLE_SESSIONS} idle sessions held`, idle.loadedTtfb, 'ms', `median of ${TTFB_SAMPLES}; ${dustTtfb.toFixed(1)} ms without`);
     return rows;
   } finally {
     await Promise.all(children.map(stopChild));
