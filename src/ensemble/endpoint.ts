@@ -185,9 +185,9 @@ export class StreamEndpoint {
     return this.recv.recvPos;
   }
 
-  /** True when a delayed acknowledgement is owed and its time has come (at host time `now`). */
-  ackOverdue(now: number): boolean {
-    return this.ackDelayMs > 0 && this.ackOwedSince !== null && now >= this.ackOwedSince + this.ackDelayMs;
+  /** When the owed delayed acknowledgement falls due (host time, past or not), or null when none is owed. */
+  ackDueAt(): number | null {
+    return this.ackDelayMs > 0 && this.ackOwedSince !== null ? this.ackOwedSince + this.ackDelayMs : null;
   }
 
   /**
@@ -197,9 +197,8 @@ export class StreamEndpoint {
    * waiting for its packet slot) must not make its driver spin on a deadline in the past.
    */
   ackDeadline(): number | null {
-    if (this.ackDelayMs === 0 || this.ackOwedSince === null) return null;
-    const due = this.ackOwedSince + this.ackDelayMs;
-    return due > this.clock() ? due : null;
+    const due = this.ackDueAt();
+    return due !== null && due > this.clock() ? due : null;
   }
 
   /** The connection ended or failed: its unacknowledged ranges go back in line. */

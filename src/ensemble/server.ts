@@ -27,6 +27,7 @@ import { abytes, aint, bytesToHex, equalBytes } from '../core/bytes.js';
 import { systemRandom, type RandomSource } from '../core/random.js';
 import { Link, MAX_ACK_DELAY_MS, StreamEndpoint, type EndpointHost } from './endpoint.js';
 import type { LinkFailure } from './errors.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { CODE, ID_BYTES, MAX_SEQ, type ErrorCode, type Message } from './messages.js';
 import { MAX_WINDOW } from './stream.js';
 
@@ -83,6 +84,8 @@ interface ServerSession {
   readonly endpoint: StreamEndpoint;
   /** Since when the session has had no open connection, or null. */
   idleSince: number | null;
+  /** The delayed-acknowledgement deadline last put in the queue (so each is queued once). */
+  ackQueuedAt: number | null;
 }
 
 interface ServerLink extends Link {
@@ -104,6 +107,15 @@ export class EnsembleServer {
   /** Ids of closed sessions → when to forget them; insertion order is expiry order. */
   private readonly closedIds = new Map<string, number>();
   private readonly events: ServerEvent[] = [];
+  // Each kind of deadline is "now + its constant", so each comes due in order: FIFOs instead of
+  // scanning every link and session on every event (deadline-queue.ts). They hold connection ids
+  // and session handles, not the objects, so a finished session is not kept alive by a stale entry.
+  private readonly handshakeDeadlines = new DeadlineQueue<number>((connId, at) => this.links.get(connId)?.deadline === at);
+  private readonly idleDeadlines = new DeadlineQueue<number>((handle, at) => {
+    const idleSince = this.sessions.get(handle)?.idleSince;
+    return idleSince !== undefined && idleSince !== null && idleSince + this.idleTimeoutMs === at;
+  });
+  private readonly ackDeadlines = new DeadlineQueue<number>((handle, at) => this.sessions.get(handle)?.endpoint.ackDueAt() === at);
   /** Connections whose output may have changed since the driver last asked (`takeTouched`). */
   private readonly touched = new Set<number>();
   private nextHandle = 1;
@@ -152,6 +164,7 @@ export class EnsembleServer {
     const link: ServerLink = new Link(connId, 'fresh');
     link.deadline = now + this.handshakeTimeoutMs;
     this.links.set(connId, link);
+    this.handshakeDeadlines.add(link.deadline, connId);
   }
 
   /** Plaintext that connection `connId` delivered, in any chunking. */
@@ -168,8 +181,16 @@ export class EnsembleServer {
       }
       if (link.decoder.failure !== null) this.failLink(link, 'DUST_ERR_ENSEMBLE_MALFORMED', CODE.BAD_SEQUENCE);
     } finally {
-      // An Ack or a Close here can make the session's other connections send (resends, Close OK).
-      if (link.session !== undefined) this.touchSession(link.session);
+      const s = link.session;
+      if (s !== undefined) {
+        // An Ack or a Close here can make the session's other connections send (resends, Close OK).
+        this.touchSession(s);
+        const ackAt = s.endpoint.ackDueAt();
+        if (ackAt !== null && ackAt !== s.ackQueuedAt) {
+          s.ackQueuedAt = ackAt;
+          this.ackDeadlines.add(ackAt, s.handle);
+        }
+      }
     }
   }
 
@@ -241,18 +262,16 @@ export class EnsembleServer {
 
   // ---- time and events ----
 
-  /** Runs the timers due at `now`: handshake deadlines, idle sessions, closed-id memory. */
+  /**
+   * Runs the timers due at `now`: handshake deadlines, idle sessions, delayed acknowledgements,
+   * closed-id memory. Costs O(1) when nothing is due, however many sessions there are.
+   */
   handleTimeout(now: number): void {
     this.advance(now);
-    for (const link of this.links.values()) {
-      if (link.deadline !== null && now >= link.deadline) {
-        this.failLink(link, 'DUST_ERR_ENSEMBLE_HANDSHAKE_TIMEOUT', null);
-      }
-    }
-    for (const s of [...this.sessions.values()]) {
-      if (s.idleSince !== null && now >= s.idleSince + this.idleTimeoutMs) this.removeSession(s, 'idle-timeout');
-      else if (s.endpoint.ackOverdue(now)) this.touchSession(s);
-    }
+    for (const connId of this.handshakeDeadlines.takeDue(now)) this.failLink(this.links.get(connId)!, 'DUST_ERR_ENSEMBLE_HANDSHAKE_TIMEOUT', null);
+    for (const handle of this.idleDeadlines.takeDue(now)) this.removeSession(this.sessions.get(handle)!, 'idle-timeout');
+    // Reported once: if no connection pulls the acknowledgement now, it goes with the next pull.
+    for (const handle of this.ackDeadlines.takeDue(now)) this.touchSession(this.sessions.get(handle)!);
     for (const [key, expiry] of this.closedIds) {
       if (expiry > now) break;
       this.closedIds.delete(key);
@@ -262,17 +281,9 @@ export class EnsembleServer {
   /** When `handleTimeout` should next run, or null. */
   nextWakeup(): number | null {
     let next: number | null = null;
-    const consider = (t: number): void => {
-      if (next === null || t < next) next = t;
-    };
-    for (const link of this.links.values()) if (link.deadline !== null) consider(link.deadline);
-    for (const s of this.sessions.values()) {
-      if (s.idleSince !== null) consider(s.idleSince + this.idleTimeoutMs);
-      const ack = s.endpoint.ackDeadline();
-      if (ack !== null) consider(ack);
+    for (const t of [this.handshakeDeadlines.next(), this.idleDeadlines.next(), this.ackDeadlines.next(), this.closedIds.values().next().value]) {
+      if (t !== null && t !== undefined && (next === null || t < next)) next = t;
     }
-    const firstClosed = this.closedIds.values().next();
-    if (!firstClosed.done) consider(firstClosed.value);
     return next;
   }
 
@@ -375,6 +386,7 @@ export class EnsembleServer {
       ids: [id],
       endpoint: new StreamEndpoint('server', host, this.maxBufferedPerSession, MAX_SEQ, this.ackDelayMs, () => this.now),
       idleSince: null,
+      ackQueuedAt: null,
     };
     this.sessions.set(handle, s);
     this.byId.set(bytesToHex(id), s);
@@ -440,8 +452,12 @@ export class EnsembleServer {
   }
 
   private updateIdle(s: ServerSession): void {
-    if (s.endpoint.links.size > 0) s.idleSince = null;
-    else s.idleSince ??= this.now;
+    if (s.endpoint.links.size > 0) {
+      s.idleSince = null;
+    } else if (s.idleSince === null) {
+      s.idleSince = this.now;
+      this.idleDeadlines.add(s.idleSince + this.idleTimeoutMs, s.handle);
+    }
   }
 
   private maybeFinish(s: ServerSession): void {
