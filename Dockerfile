@@ -1,7 +1,7 @@
 # A Tor bridge with the Dust pluggable transport: Debian's tor, Node 20 and the dust bundle.
 # Build:  docker build -t dust-bridge .
 # Run:    docker run -d --name dust-bridge -p 9001:9001 -p 8443:8443 \
-#           -e PUBLIC_ADDRESS=203.0.113.10 -e DUST_MODEL=uniform -v dust-bridge:/var/lib/tor dust-bridge
+#           -e PUBLIC_ADDRESS=203.0.113.10 -e DUST_MODEL=http -v dust-bridge:/var/lib/tor dust-bridge
 # Then:   docker exec dust-bridge cat /var/lib/tor/pt_state/dust_bridgeline.txt
 # See docs/deploy.md for every setting.
 
@@ -28,7 +28,7 @@ COPY --chmod=755 docker/entrypoint.sh /usr/local/bin/dust-bridge-entrypoint
 ENV OR_PORT=9001 \
     PT_PORT=8443 \
     PUBLIC_ADDRESS= \
-    DUST_MODEL=uniform \
+    DUST_MODEL=http \
     NICKNAME=DustBridge \
     CONTACT_INFO= \
     PUBLISH_DESCRIPTOR=1 \

@@ -3,7 +3,7 @@
 # and receives the container's SIGTERM). Variables: see docs/deploy.md.
 set -eu
 
-: "${OR_PORT:=9001}" "${PT_PORT:=8443}" "${DUST_MODEL:=uniform}" "${NICKNAME:=DustBridge}"
+: "${OR_PORT:=9001}" "${PT_PORT:=8443}" "${DUST_MODEL:=http}" "${NICKNAME:=DustBridge}"
 : "${PUBLIC_ADDRESS:=}" "${CONTACT_INFO:=}" "${PUBLISH_DESCRIPTOR:=1}" "${DUST_LOG_LEVEL:=}"
 
 case "$OR_PORT$PT_PORT" in *[!0-9]*) echo "OR_PORT and PT_PORT must be numbers" >&2; exit 2 ;; esac

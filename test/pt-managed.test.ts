@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 beforeAll(() => buildCli());
 
-const UNIFORM = modelDigest(getBuiltinModel('uniform'));
+const HTTP = modelDigest(getBuiltinModel('http'));
 const STATUS = 'STATUS TRANSPORT=dust TYPE=version IMPLEMENTATION="dust" VERSION="0.1.0"';
 const CMETHOD = /^CMETHOD dust socks5 127\.0\.0\.1:[1-9][0-9]*$/;
 
@@ -227,15 +227,15 @@ describe('server mode', () => {
     const smethod = await pt.line(/^SMETHOD dust /);
     await pt.line(STATUS);
     expect(pt.lines).toEqual(['VERSION 1', smethod, 'SMETHODS DONE', STATUS]);
-    const m = /^SMETHOD dust 127\.0\.0\.1:(\d+) ARGS:key=([A-Za-z0-9_-]{43}),model=uniform,model-digest=([0-9a-f]{64})$/.exec(smethod);
+    const m = /^SMETHOD dust 127\.0\.0\.1:(\d+) ARGS:key=([A-Za-z0-9_-]{43}),model=http,model-digest=([0-9a-f]{64})$/.exec(smethod);
     expect(m).not.toBeNull();
-    expect(m![3]).toBe(UNIFORM);
+    expect(m![3]).toBe(HTTP);
     const stateFile = JSON.parse(readFileSync(join(state, 'dust_state.json'), 'utf8'));
     expect(stateFile.public_key).toBe(m![2]);
     expect(statSync(join(state, 'dust_state.json')).mode & 0o777).toBe(0o600);
     const bridgeline = readFileSync(join(state, 'dust_bridgeline.txt'), 'utf8');
     expect(statSync(join(state, 'dust_bridgeline.txt')).mode & 0o777).toBe(0o600);
-    expect(bridgeline.split('\n').at(-2)).toBe(`Bridge dust 127.0.0.1:${m![1]} <FINGERPRINT> key=${m![2]} model=uniform model-digest=${UNIFORM}`);
+    expect(bridgeline.split('\n').at(-2)).toBe(`Bridge dust 127.0.0.1:${m![1]} <FINGERPRINT> key=${m![2]} model=http model-digest=${HTTP}`);
     expect(bridgeline).toMatch(/^# Dust torrc client bridge line\n/);
     pt.child.stdin!.end();
     expect((await pt.exited).code).toBe(0);
@@ -271,7 +271,7 @@ describe('server mode', () => {
     const pt = startPt(serverEnv(state, orPort, { TOR_PT_SERVER_TRANSPORT_OPTIONS: `dust:key-file=${join(root, 'key.json')};dust:model-file=${join(root, 'mymodel.json')}` }));
     const smethod = await pt.line(/^SMETHOD dust /);
     expect(smethod).toContain(`ARGS:key=${encodeBridgeKey(id.staticKey.publicKey)},model=mymodel,model-digest=`);
-    expect(smethod).not.toContain(UNIFORM);
+    expect(smethod).not.toContain(HTTP);
     await pt.line('SMETHODS DONE');
     expect(() => statSync(join(state, 'dust_state.json'))).toThrow(); // the key file is only read
   });

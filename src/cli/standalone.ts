@@ -26,7 +26,7 @@ export const SERVER_USAGE = `usage: dust server --state FILE --listen IP:PORT --
   --state FILE            server state from "dust keygen"
   --listen IP:PORT        where to accept Dust connections
   --forward HOST:PORT     where each Dust stream goes (a TCP service)
-  --model NAME|FILE       built-in model name or model file (default: uniform)
+  --model NAME|FILE       built-in model name or model file (default: http)
   --public-address IP:PORT  the address clients dial, when it is not --listen (NAT, containers)
   --unsafe-logging        log client addresses instead of scrubbing them`;
 
@@ -122,7 +122,7 @@ export async function runServer(argv: string[]): Promise<number> {
       state: { type: 'string' },
       listen: { type: 'string' },
       forward: { type: 'string' },
-      model: { type: 'string', default: 'uniform' },
+      model: { type: 'string', default: 'http' },
       'public-address': { type: 'string' },
       'unsafe-logging': { type: 'boolean', default: false },
     },

@@ -6,7 +6,7 @@
  *
  * `ServerTransportOptions dust k=v ...` (this PT's choice of options; unknown ones are refused so
  * a typo does not go unnoticed):
- * - `model=NAME`: a built-in model (default `uniform`);
+ * - `model=NAME`: a built-in model (default `http`);
  * - `model-file=PATH`: a model file instead; clients need it as `<its name>.json` in their models
  *   directory, and the bridge line carries its digest;
  * - `public-address=IP:PORT`: the address clients dial when it is not the local one (NAT,
@@ -35,8 +35,13 @@ import { dialOrPort } from './orport-dial.js';
 import { relay, RelayTracker } from './relay.js';
 import { loadOrCreateServerIdentity, readServerIdentityFile, readTorFingerprint, writeBridgeLineFile } from './state-dir.js';
 
-/** The model a bridge uses when `ServerTransportOptions` names none. */
-export const DEFAULT_SERVER_MODEL = 'uniform';
+/**
+ * The model a bridge uses when `ServerTransportOptions` names none: `http`, fitted to real HTTP
+ * traffic, which the published detectors pass (0 of 10 connections flagged, like real HTTP), and
+ * which carries Tor faster (about 35 kB/s) than `uniform` (15 kB/s), whose uniform first packets the
+ * GFW rule of Wu et al. flags. `bulk` is faster still but follows the data's timing.
+ */
+export const DEFAULT_SERVER_MODEL = 'http';
 
 const KNOWN_OPTIONS = ['model', 'model-file', 'public-address', 'key-file'] as const;
 
