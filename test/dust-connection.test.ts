@@ -86,6 +86,38 @@ describe('Dust over one TCP connection', () => {
     }
   });
 
+  test('on_demand: an idle connection gives its packet buffers back once, and still sends after', async () => {
+    const model = getBuiltinModel('bulk');
+    const h = await startServer(model, new Uint8Array(0));
+    let skipped = 1000; // the client's clock runs ahead by this much: time can be skipped
+    const clientPeer = new StreamPeer(systemRandom(20_000));
+    const connection = await dialDust({
+      host: '127.0.0.1',
+      port: h.port,
+      model,
+      serverPublicKey: h.identity.staticKey.publicKey,
+      peer: clientPeer,
+      connection: { clock: () => performance.now() + skipped },
+    });
+    try {
+      await clientPeer.until(() => (h.serverPeers[0]?.receivedBytes ?? 0) >= 20_000);
+      const trim = jest.spyOn(connection.session, 'trimBuffers');
+      connection.notifyWritable();
+      expect(trim).not.toHaveBeenCalled(); // not idle long enough
+      skipped += 2500;
+      connection.notifyWritable();
+      connection.notifyWritable();
+      expect(trim).toHaveBeenCalledTimes(1);
+      clientPeer.append(Buffer.from('after the trim'));
+      connection.notifyWritable();
+      await clientPeer.until(() => h.serverPeers[0]!.receivedBytes >= 20_014);
+      expect(Buffer.concat(h.serverPeers[0]!.received).subarray(20_000).toString()).toBe('after the trim');
+    } finally {
+      connection.close();
+      await stop(h);
+    }
+  });
+
   test('the client closes when the model duration has passed', async () => {
     const definition = JSON.parse(JSON.stringify(getBuiltinModel('uniform').definition));
     definition.duration_ms = { family: 'fixed', value: 700 };

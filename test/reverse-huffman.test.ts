@@ -357,6 +357,27 @@ describe('reverse Huffman: encoder API', () => {
     );
   });
 
+  test('trim() between pushes changes nothing in the output (both coders)', () => {
+    for (const c of [coder, createIdentityCoder()]) {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 40_000 }), fc.nat(), fc.boolean()), { maxLength: 6 }), (steps) => {
+          const plain = c.createEncoder();
+          const trimmed = c.createEncoder();
+          for (const [input, taken, trim] of steps) {
+            plain.push(input);
+            trimmed.push(input);
+            const n = taken % (plain.available + 1);
+            expect(bytesToHex(trimmed.take(n))).toBe(bytesToHex(plain.take(n)));
+            if (trim) trimmed.trim();
+          }
+          expect(trimmed.heldBits).toBe(plain.heldBits);
+          expect(bytesToHex(trimmed.take(trimmed.available))).toBe(bytesToHex(plain.take(plain.available)));
+        }),
+        { numRuns: 60 },
+      );
+    }
+  });
+
   test('take/takeInto check their arguments and copy out', () => {
     const encoder = coder.createEncoder();
     encoder.push(pseudoRandom(4, 100));

@@ -195,6 +195,13 @@ export class DustSession {
   get sendPending(): boolean {
     return this.hasOutputPending();
   }
+  /**
+   * Lets go of buffers grown for large packets, for a driver whose connection has gone idle. Only
+   * memory changes: what is queued stays queued.
+   */
+  trimBuffers(): void {
+    this.encoder.trim();
+  }
   /** Plaintext queued by putDecoded and not yet sealed into records (for backpressure). */
   get pendingPlaintext(): number {
     return this.outgoing.length;

@@ -69,6 +69,8 @@ const DEFAULT_HIGH_WATER = 1024 * 1024;
  * sooner and carries it. TCP's delayed ACK waits 40 ms; the window (4 MiB) never waits for this.
  */
 export const DRIVER_ACK_DELAY_MS = 25;
+/** An on-demand connection that has sent nothing for this long gives back its packet buffers. */
+const IDLE_TRIM_MS = 2000;
 /** setTimeout's largest delay; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -83,6 +85,8 @@ export class DustConnection {
   private pumpScheduled = false;
   private holdUntil: number | null = null;
   private lastFullSentAt = -Infinity;
+  private lastSentAt = -Infinity;
+  private trimmed = true;
   private lastBulkReceivedAt = -Infinity;
   private readonly clock: () => number;
   private readonly lowWater: number;
@@ -212,12 +216,26 @@ export class DustConnection {
         const pending = session.pendingPlaintext;
         const full = pending > 0 && pending * 4 >= pending + session.plaintextRoom();
         this.socket.write(session.getEncoded(session.encodedReady()));
+        this.lastSentAt = now;
+        this.trimmed = false;
         if (full) this.lastFullSentAt = now;
       }
     }
     if (this.closing && (session.state !== 'open' || !session.sendPending)) return this.finish('local');
     if (this.holdUntil !== null) return; // a held packet's timer is armed
-    this.timer.arm(session.nextWakeup(), this.clock());
+    this.timer.arm(this.trimIfIdle(session.nextWakeup(), now), this.clock());
+  }
+
+  /**
+   * With nothing to send (an idle on-demand flow), wake once more after IDLE_TRIM_MS and give the
+   * session's packet buffers back: a `bulk` session holds 32 KiB otherwise, per idle session.
+   */
+  private trimIfIdle(next: number, now: number): number {
+    if (Number.isFinite(next) || this.trimmed || this.session.state !== 'open') return next;
+    if (now - this.lastSentAt < IDLE_TRIM_MS) return this.lastSentAt + IDLE_TRIM_MS;
+    this.session.trimBuffers();
+    this.trimmed = true;
+    return next;
   }
 
   /**

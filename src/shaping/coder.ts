@@ -33,6 +33,8 @@ export interface ContentEncoder {
    * input into a clone to learn how many shaped bytes it would produce, without touching this one.
    */
   clone(): ContentEncoder;
+  /** Lets go of buffers grown for large pushes that are empty now (an idle connection). */
+  trim(): void;
 }
 
 /** Receiver side: shaped bytes in, the uniform stream out. */

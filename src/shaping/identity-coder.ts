@@ -46,6 +46,10 @@ class IdentityEncoder implements ContentEncoder {
     this.out.takeInto(out, offset, n);
   }
 
+  trim(): void {
+    this.out.trim();
+  }
+
   clone(): ContentEncoder {
     return new IdentityEncoder(this.out.copy());
   }

@@ -22,6 +22,9 @@ import { checkCodeTable } from './huffman.js';
  */
 const TABLE_BITS = 12;
 
+/** A ShapedOutput's starting (and trimmed) capacity. */
+const DEFAULT_OUTPUT_BYTES = 1024;
+
 /**
  * A growable queue of shaped bytes that encoders write into directly: `buf[start, end)` is ready.
  * It grows by doubling and is reused, so steady-state pushes allocate nothing.
@@ -34,7 +37,7 @@ export class ShapedOutput {
   start = 0;
   end = 0;
 
-  constructor(capacity = 1024) {
+  constructor(capacity = DEFAULT_OUTPUT_BYTES) {
     this.buf = new Uint8Array(capacity);
     this.view = new DataView(this.buf.buffer);
   }
@@ -79,6 +82,20 @@ export class ShapedOutput {
     }
     out.set(this.buf.subarray(this.start, this.start + n), offset);
     this.consumed(n);
+  }
+
+  /**
+   * Gives back a buffer grown for large packets once the ready bytes fit in a small one (the
+   * driver calls this on an idle connection: a bulk session's 32 KiB would otherwise stay).
+   */
+  trim(): void {
+    if (this.buf.length <= DEFAULT_OUTPUT_BYTES || this.available > DEFAULT_OUTPUT_BYTES / 2) return;
+    const small = new Uint8Array(DEFAULT_OUTPUT_BYTES);
+    small.set(this.buf.subarray(this.start, this.end));
+    this.end = this.available;
+    this.start = 0;
+    this.buf = small;
+    this.view = new DataView(small.buffer);
   }
 
   /** An independent queue holding the same ready bytes. */
@@ -442,6 +459,14 @@ class ReverseHuffmanEncoder implements ContentEncoder {
 
   takeInto(out: Uint8Array, offset: number, n: number): void {
     this.out.takeInto(out, offset, n);
+  }
+
+  trim(): void {
+    this.out.trim();
+    if (this.side.length > 0) {
+      this.side = new Uint8Array(0);
+      this.sideView = new DataView(this.side.buffer);
+    }
   }
 
   clone(): ContentEncoder {

@@ -9,7 +9,15 @@ export class StreamPeer implements PlaintextPeer {
   isOpen = false;
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly payload: Uint8Array = new Uint8Array(0)) {}
+  constructor(private payload: Uint8Array = new Uint8Array(0)) {}
+
+  /** More to send after the payload (the connection must be told: notifyWritable). */
+  append(data: Uint8Array): void {
+    const joined = new Uint8Array(this.payload.length + data.length);
+    joined.set(this.payload);
+    joined.set(data, this.payload.length);
+    this.payload = joined;
+  }
 
   pull(maxBytes: number): Uint8Array | null {
     if (this.offset >= this.payload.length) return null;
