@@ -7,13 +7,18 @@
  */
 import fc from 'fast-check';
 import { bytesToHex } from '../src/core/bytes.js';
-import { MessageDecoder, type Message } from '../src/ensemble/messages.js';
+import { EARLY_DATA_BYTES } from '../src/ensemble/endpoint.js';
+import { MessageDecoder, encodeMessage, type Message } from '../src/ensemble/messages.js';
 import { Pair, Prng, simulate, type SimParams, type SimResult } from './ensemble-sim.js';
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
 function decode(bytes: Uint8Array | null): Message[] {
   return bytes === null ? [] : new MessageDecoder().push(bytes);
+}
+
+function encodeAll(messages: Message[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(messages.map((m) => encodeMessage(m))));
 }
 
 function openedSession(pair: Pair): number {
@@ -340,6 +345,68 @@ describe('Ensemble pair: scripted', () => {
 });
 
 
+describe('early data (earlyData)', () => {
+  const ZERO_ID = '00'.repeat(32);
+
+  test('data rides right behind New with the all-zero id, and reaches the upstream before New OK returns', () => {
+    const pair = new Pair({ earlyData: true });
+    const c1 = pair.connect();
+    expect(pair.client.write(new TextEncoder().encode('GET /'))).toBe(5);
+    const first = decode(pair.client.pollSend(c1, 1400));
+    expect(first.map((m) => m.type)).toEqual(['new', 'data']);
+    expect(bytesToHex((first[1] as { id: Uint8Array }).id)).toBe(ZERO_ID);
+    pair.server.receive(c1, encodeAll(first), pair.now);
+    pair.drain();
+    const session = openedSession(pair);
+    expect(new TextDecoder().decode(pair.upstreamBytes(session))).toBe('GET /');
+    pair.pump();
+    expect(pair.client.state).toBe('open');
+    // After New OK the real id; the server still acknowledges the early bytes.
+    pair.client.write(new TextEncoder().encode(' HTTP/1.1'));
+    const later = decode(pair.client.pollSend(c1, 1400));
+    expect(later.map((m) => m.type)).toEqual(['data']);
+    expect(bytesToHex((later[0] as { id: Uint8Array }).id)).toBe(bytesToHex(pair.client.sessionId!));
+    pair.server.receive(c1, encodeAll(later), pair.now);
+    pair.pump();
+    expect(new TextDecoder().decode(pair.upstreamBytes(session))).toBe('GET / HTTP/1.1');
+    expect(pair.client.unacknowledged).toBe(0);
+  });
+
+  test('early data is the first 16 KiB only; the rest waits for New OK', () => {
+    const pair = new Pair({ earlyData: true });
+    const c1 = pair.connect();
+    pair.client.write(new Uint8Array(40_000).fill(7));
+    const early = decode(pair.client.pollSend(c1, 1 << 20));
+    const data = early.filter((m): m is Extract<Message, { type: 'data' }> => m.type === 'data');
+    expect(data.reduce((n, m) => n + m.data.length, 0)).toBe(EARLY_DATA_BYTES);
+    expect(pair.client.pollSend(c1, 1 << 20)).toBeNull();
+    pair.server.receive(c1, encodeAll(early), pair.now);
+    pair.pump(1 << 20);
+    expect(pair.upstreamBytes(openedSession(pair)).length).toBe(40_000);
+  });
+
+  test('a second New wins: what the first carried goes again on the winner; the orphan is aborted', () => {
+    const pair = new Pair({ earlyData: true, width: 1 });
+    const c1 = pair.connect();
+    pair.client.write(new TextEncoder().encode('abc'));
+    const toOrphan = pair.client.pollSend(c1, 1400)!; // New + "abc", held back: its answer comes late
+    pair.client.retireConnection(c1);
+    const c2 = pair.connect();
+    pair.client.write(new TextEncoder().encode('def'));
+    pair.step(c2); // New + "def" on c2; New OK comes back first
+    expect(pair.client.state).toBe('open');
+    pair.pump();
+    const winner = openedSession(pair);
+    expect(new TextDecoder().decode(pair.upstreamBytes(winner))).toBe('abcdef');
+    // The first New arrives now: an orphan session, which the client aborts on its New OK.
+    pair.server.receive(c1, toOrphan, pair.now);
+    pair.pump();
+    expect(pair.serverEvents).toContainEqual(expect.objectContaining({ type: 'session-closed', reason: 'peer-aborted' }));
+    expect(new TextDecoder().decode(pair.upstreamBytes(winner))).toBe('abcdef');
+    expect(pair.client.state).toBe('open');
+  });
+});
+
 describe('delayed acknowledgements (ackDelayMs)', () => {
   test('a lone acknowledgement waits for the delay; the reply carries it when it comes first', () => {
     const pair = new Pair({ ackDelayMs: 25 }, { ackDelayMs: 25 });
@@ -404,6 +471,7 @@ describe('Ensemble pair: random schedules on a virtual clock', () => {
       window: fc.integer({ min: harsh ? 8 : 10, max: 16 }).map((b) => 2 ** b),
       extendThreshold: fc.integer({ min: 1, max: harsh ? 20 : 200 }),
       ackDelayMs: fc.constantFrom(0, 0, 5, 25),
+      earlyData: fc.boolean(),
       latencyMs: fc.integer({ min: 1, max: harsh ? 60 : 40 }),
       maxPacket: fc.integer({ min: harsh ? 50 : 100, max: harsh ? 5000 : 3000 }),
       minDurationMs: fc.integer({ min: 20, max: harsh ? 100 : 300 }),

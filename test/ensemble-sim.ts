@@ -50,6 +50,8 @@ export interface SimParams {
   extendThreshold?: number;
   /** Both sides' acknowledgement delay (0: at once). */
   ackDelayMs?: number;
+  /** The client sends data behind New, before New OK. */
+  earlyData?: boolean;
   latencyMs?: number;
   /** pollSend sizes are drawn from [1, maxPacket] (sometimes tiny, to hit the spill path). */
   maxPacket?: number;
@@ -143,6 +145,7 @@ export function simulate(p: SimParams): SimResult {
     extendThreshold: p.extendThreshold,
     reconnectTimeoutMs: 60_000,
     ackDelayMs: p.ackDelayMs,
+    earlyData: p.earlyData,
     ...p.client,
   });
   const server = new EnsembleServer({
@@ -169,6 +172,9 @@ export function simulate(p: SimParams): SimResult {
   let maxReassembly = 0;
   let extendsSeen = 0;
   let lastId: string | null = null;
+  /** Every id each server session had, and every id the client had: they name the client's session. */
+  const serverIds = new Map<number, Set<string>>();
+  const clientIds = new Set<string>();
 
   const openConn = (): void => {
     const attachAt = now + rng.int(1, 20);
@@ -301,6 +307,12 @@ export function simulate(p: SimParams): SimResult {
       const key = Buffer.from(id).toString('hex');
       if (lastId !== null && key !== lastId) extendsSeen++;
       lastId = key;
+      clientIds.add(key);
+    }
+    for (const handle of server.sessionHandles()) {
+      const ids = serverIds.get(handle) ?? new Set<string>();
+      ids.add(Buffer.from(server.sessionId(handle)!).toString('hex'));
+      serverIds.set(handle, ids);
     }
     drainEvents();
     // Time: the next tick, or straight to the next timer when nothing is moving.
@@ -320,10 +332,13 @@ export function simulate(p: SimParams): SimResult {
   drainEvents();
   p.inspect?.(client, server);
 
-  // The client's session: the one whose upstream saw its bytes (orphans from lost New OKs see none
-  // unless the client had nothing to send; then pick any that saw the end).
+  // The client's session: the one that had an id the client had. (Orphans from lost New OKs can
+  // have seen bytes too, with early data.) Failing that, one whose upstream saw bytes or the end.
   const candidates = [...upstream.entries()];
-  let mine = candidates.find(([, chunks]) => chunks.length > 0) ?? candidates.find(([s]) => upstreamEnded.has(s));
+  let mine =
+    candidates.find(([s]) => [...(serverIds.get(s) ?? [])].some((key) => clientIds.has(key))) ??
+    candidates.find(([, chunks]) => chunks.length > 0) ??
+    candidates.find(([s]) => upstreamEnded.has(s));
   if (mine === undefined) mine = candidates[0];
   return {
     now,

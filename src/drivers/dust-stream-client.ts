@@ -91,7 +91,7 @@ class ClientStream {
     private readonly resolve: (stream: Duplex) => void,
     private readonly reject: (err: Error) => void,
   ) {
-    this.ensemble = new EnsembleClient({ ackDelayMs: DRIVER_ACK_DELAY_MS, ...options.ensemble });
+    this.ensemble = new EnsembleClient({ ackDelayMs: DRIVER_ACK_DELAY_MS, earlyData: true, ...options.ensemble });
     this.duplex = new Duplex({
       allowHalfOpen: true,
       // Ending both directions is not the end of the session: our Close must still be

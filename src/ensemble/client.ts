@@ -43,6 +43,11 @@ export interface EnsembleClientOptions {
   reconnectTimeoutMs?: number;
   /** Delay for acknowledgements that would go alone (0–1000 ms, default 0: at once; endpoint.ts). */
   ackDelayMs?: number;
+  /**
+   * Send data right behind New, before New OK, with the all-zero id (docs/ensemble.md §3, "early
+   * data"): saves a round trip before the first byte. Default false.
+   */
+  earlyData?: boolean;
 }
 
 /** `connecting` until New OK, `open`, then `closed` (both directions finished) or `failed`. */
@@ -79,6 +84,7 @@ export class EnsembleClient {
   private latest: Uint8Array | null = null;
   private now = -Infinity;
   private noOpenSince: number | null = null;
+  private readonly earlyData: boolean;
 
   constructor(options: EnsembleClientOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -103,6 +109,8 @@ export class EnsembleClient {
       },
     };
     const ackDelayMs = aint(options.ackDelayMs ?? 0, 0, MAX_ACK_DELAY_MS, 'options.ackDelayMs');
+    if (options.earlyData !== undefined && typeof options.earlyData !== 'boolean') throw new TypeError('options.earlyData must be a boolean');
+    this.earlyData = options.earlyData ?? false;
     this.endpoint = new StreamEndpoint('client', host, window, extendThreshold, ackDelayMs, () => this.now);
   }
 
@@ -140,7 +148,7 @@ export class EnsembleClient {
   retireConnection(connId: number): void {
     const link = this.link(connId);
     link.retired = true;
-    if (link.phase === 'open') this.endpoint.retire(link);
+    if (this.endpoint.links.has(link)) this.endpoint.retire(link); // open, or carrying early data
     // A New on a connection that is about to end may never be answered: ask on another one too.
     if (link.phase === 'opening') this.electOpener();
   }
@@ -177,7 +185,7 @@ export class EnsembleClient {
   pollSend(connId: number, maxBytes: number): Uint8Array | null {
     aint(maxBytes, 1, Number.MAX_SAFE_INTEGER, 'maxBytes');
     const link = this.link(connId);
-    if (link.phase === 'open') {
+    if (link.phase === 'open' || (link.phase === 'opening' && this.endpoint.links.has(link))) {
       const budget = maxBytes - link.out.length;
       if (budget > 0) this.endpoint.generate(link, budget);
     }
@@ -314,6 +322,7 @@ export class EnsembleClient {
     link.send({ type: 'new' });
     link.phase = 'opening';
     link.deadline = this.now + this.handshakeTimeoutMs;
+    if (this.earlyData) this.endpoint.openEarly(link);
   }
 
   private startResume(link: Link): void {
@@ -352,12 +361,17 @@ export class EnsembleClient {
           if (this.latest !== null) return this.abortOrphan(link);
           this.latest = m.id.slice();
           this._state = 'open';
-          this.endpoint.open(link, this.latest, 0, 0);
+          if (this.endpoint.links.has(link)) this.endpoint.promote(link, this.latest);
+          else this.endpoint.open(link, this.latest, 0, 0);
           this.events.push({ type: 'opened', id: m.id.slice() });
           for (const other of this.links.values()) {
             if (other.phase === 'waiting') this.startResume(other);
-            // Its New will create a second session; abort that one when its New OK comes.
-            else if (other.phase === 'opening') other.phase = 'orphan';
+            else if (other.phase === 'opening') {
+              // Its New will create a second session; abort that one when its New OK comes. What
+              // it carried as early data went to that session: send it again on this one.
+              other.phase = 'orphan';
+              this.endpoint.drop(other);
+            }
           }
           return;
         }
@@ -392,6 +406,8 @@ export class EnsembleClient {
 
   /** A New OK for a session we do not need (another New won): abort it on the server. */
   private abortOrphan(link: Link): void {
+    this.endpoint.drop(link);
+    link.out.truncateToBoundary();
     link.send({ type: 'error', code: CODE.CONNECTION_CLOSED });
     link.phase = 'ended';
     link.deadline = null;

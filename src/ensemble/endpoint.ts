@@ -16,6 +16,7 @@ import type { LinkFailure } from './errors.js';
 import {
   CODE,
   DATA_HEADER_BYTES,
+  ID_BYTES,
   MAX_DATA_BYTES,
   MAX_SEQ,
   MessageDecoder,
@@ -32,6 +33,18 @@ import { MAX_WINDOW, ReceiveStream, SendStream } from './stream.js';
 export const ACK_EVERY_BYTES = 16 * 1024;
 /** While sending, piggyback a pending acknowledgement at least every this many sent bytes. 64 KiB. */
 export const ACK_AFTER_SENT_BYTES = 64 * 1024;
+/**
+ * The id a client's messages carry on the connection that sent New, before New OK has told it the
+ * real one ("early data", docs/ensemble.md §3). The server never issues it as a session id.
+ */
+export const EARLY_ID: Uint8Array = new Uint8Array(ID_BYTES);
+
+/**
+ * How much of the stream may go as early data: a first flight (tor's TLS ClientHello is about
+ * 0.5 KiB). If the New is never answered, this much went to a session nobody will use. 16 KiB.
+ */
+export const EARLY_DATA_BYTES = 16 * 1024;
+
 /** Longest acknowledgement delay an endpoint accepts (`ackDelayMs`). */
 export const MAX_ACK_DELAY_MS = 1000;
 /**
@@ -72,6 +85,10 @@ export class Link {
   resumeId: Uint8Array | null = null;
   /** Our receive position as announced in that resume. */
   announcedPos = 0;
+  /** (Server) this connection sent the New that made its session: it may use {@link EARLY_ID}. */
+  acceptsEarlyId = false;
+  /** (Client) carrying early data: stream bytes below this position only, until New OK. */
+  earlyLimit: number | null = null;
 
   constructor(connId: number, phase: string) {
     this.connId = connId;
@@ -149,6 +166,31 @@ export class StreamEndpoint {
   /** True once both directions are finished: our Close confirmed, the peer's Close delivered. */
   get finished(): boolean {
     return this.send.finAcked && this.recv.finished;
+  }
+
+  /**
+   * (Client, early data) Starts carrying the session on `link` right after its New, with
+   * {@link EARLY_ID}: the link keeps its handshake phase until New OK, then `promote` gives it the
+   * real id. Sequence numbers and positions start at 0 as after New OK.
+   */
+  openEarly(link: Link): void {
+    link.earlyLimit = EARLY_DATA_BYTES;
+    link.sendId = EARLY_ID;
+    link.recvId = EARLY_ID;
+    link.sendSeq = 0;
+    link.recvSeq = 0;
+    link.sendPos = 0;
+    link.recvPos = 0;
+    this.links.add(link);
+  }
+
+  /** (Client, early data) New OK came for `link`: its messages carry the real id from now on. */
+  promote(link: Link, id: Uint8Array): void {
+    link.earlyLimit = null;
+    link.phase = 'open';
+    link.deadline = null;
+    link.sendId = id;
+    link.recvId = id;
   }
 
   /** Starts carrying the session on `link` (after New/New OK or a completed resume). */
@@ -323,6 +365,7 @@ export class StreamEndpoint {
     const id = link.sendId!;
     if (
       this.role === 'client' &&
+      link.phase === 'open' && // not on early data: no id to extend yet
       !link.extendPending &&
       (link.sendSeq >= this.extendThreshold || link.recvSeq >= this.extendThreshold)
     ) {
@@ -345,6 +388,11 @@ export class StreamEndpoint {
       if (room < 1) {
         if (used > 0) break;
         room = SPILL_DATA_BYTES;
+      }
+      if (link.earlyLimit !== null) {
+        // Early data is for the first flight only: a New that is never answered wastes no more.
+        if (start >= link.earlyLimit) break;
+        room = Math.min(room, link.earlyLimit - start);
       }
       const range = this.send.take(Math.min(room, MAX_DATA_BYTES), link)!;
       const [a, b] = range;
@@ -410,6 +458,7 @@ export class StreamEndpoint {
   /** Is `id` the one the peer must use on `link`? (Server: the first use of a pending id switches.) */
   private checkId(link: Link, id: Uint8Array): boolean {
     if (equalBytes(id, link.recvId!)) return true;
+    if (link.acceptsEarlyId && equalBytes(id, EARLY_ID)) return true;
     if (link.recvPendingId !== null && equalBytes(id, link.recvPendingId)) {
       this.switchToPending(link);
       return true;

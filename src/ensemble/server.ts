@@ -25,7 +25,7 @@
  */
 import { abytes, aint, bytesToHex, equalBytes } from '../core/bytes.js';
 import { systemRandom, type RandomSource } from '../core/random.js';
-import { Link, MAX_ACK_DELAY_MS, StreamEndpoint, type EndpointHost } from './endpoint.js';
+import { EARLY_ID, Link, MAX_ACK_DELAY_MS, StreamEndpoint, type EndpointHost } from './endpoint.js';
 import type { LinkFailure } from './errors.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { CODE, ID_BYTES, MAX_SEQ, type ErrorCode, type Message } from './messages.js';
@@ -393,6 +393,7 @@ export class EnsembleServer {
     link.session = s;
     link.send({ type: 'new-ok', id });
     s.endpoint.open(link, id, 0, 0);
+    link.acceptsEarlyId = true; // the client may have sent data behind its New already
     this.events.push({ type: 'session-opened', session: handle });
   }
 
@@ -428,7 +429,7 @@ export class EnsembleServer {
     for (;;) {
       const id = abytes(this.random(ID_BYTES), ID_BYTES, 'random output').slice();
       const key = bytesToHex(id);
-      if (!this.byId.has(key) && !this.closedIds.has(key)) return id;
+      if (!this.byId.has(key) && !this.closedIds.has(key) && !equalBytes(id, EARLY_ID)) return id;
     }
   }
 
