@@ -43,6 +43,10 @@ async function startServer(model: DustModel, payload: Uint8Array, probeCloseDela
 
 const stop = (h: Harness) => new Promise<void>((resolve) => h.server.close(() => resolve()));
 
+/** A client connection to `h` whose driver reads time from `clock`. */
+const dialWithClock = (h: Harness, model: DustModel, peer: StreamPeer, clock: () => number) =>
+  dialDust({ host: '127.0.0.1', port: h.port, model, serverPublicKey: h.identity.staticKey.publicKey, peer, connection: { clock } });
+
 describe('Dust over one TCP connection', () => {
   test('bulk model: 8 MiB each way arrive intact', async () => {
     const model = getBuiltinModel('bulk');
@@ -69,14 +73,7 @@ describe('Dust over one TCP connection', () => {
     const h = await startServer(model, new Uint8Array(0));
     const frozen = performance.now() + 1000;
     const clientPeer = new StreamPeer(Buffer.from('hello, bridge'));
-    const connection = await dialDust({
-      host: '127.0.0.1',
-      port: h.port,
-      model,
-      serverPublicKey: h.identity.staticKey.publicKey,
-      peer: clientPeer,
-      connection: { clock: () => frozen },
-    });
+    const connection = await dialWithClock(h, model, clientPeer, () => frozen);
     try {
       await clientPeer.until(() => (h.serverPeers[0]?.receivedBytes ?? 0) >= 13);
       expect(Buffer.concat(h.serverPeers[0]!.received).toString()).toBe('hello, bridge');
@@ -91,14 +88,7 @@ describe('Dust over one TCP connection', () => {
     const h = await startServer(model, new Uint8Array(0));
     let skipped = 1000; // the client's clock runs ahead by this much: time can be skipped
     const clientPeer = new StreamPeer(systemRandom(20_000));
-    const connection = await dialDust({
-      host: '127.0.0.1',
-      port: h.port,
-      model,
-      serverPublicKey: h.identity.staticKey.publicKey,
-      peer: clientPeer,
-      connection: { clock: () => performance.now() + skipped },
-    });
+    const connection = await dialWithClock(h, model, clientPeer, () => performance.now() + skipped);
     try {
       await clientPeer.until(() => (h.serverPeers[0]?.receivedBytes ?? 0) >= 20_000);
       const trim = jest.spyOn(connection.session, 'trimBuffers');
