@@ -4,8 +4,7 @@
  * exemption boundary, the Monte-Carlo table of §1, random (obfs4-like) first payloads flagged and
  * HTTP requests passed, per flow and in the summary.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flowsToPcap } from './support/capture-writer.js';
 import { runAudit } from '../src/cli/audit-cmd.js';
@@ -22,6 +21,7 @@ import {
   wangReferenceBlockEntropies,
 } from '../src/tools/audit.js';
 import { seededRandom } from './support/seeded-random.js';
+import { cliSandbox } from './support/cli-sandbox.js';
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const concat = (...parts: Uint8Array[]): Uint8Array => {
@@ -278,17 +278,9 @@ describe('dust audit', () => {
   let dir: string;
   let out: string[];
   let err: string[];
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dust-audit-'));
-    out = [];
-    err = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let restore: () => void;
+  beforeEach(() => ({ dir, out, err, restore } = cliSandbox('dust-audit-')));
+  afterEach(() => restore());
 
   test('a capture of obfs4-like and HTTP flows: random ones flagged, HTTP passed, --port filters', async () => {
     const random = seededRandom(9);

@@ -3,8 +3,7 @@
  * drawn from another model fail on exactly the tests whose feature differs, and real DustSession
  * traffic (a client/server pair on a virtual clock) passes its own model.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flowsToPcap } from './support/capture-writer.js';
 import { runModelCheck } from '../src/cli/model-check-cmd.js';
@@ -16,6 +15,7 @@ import type { FlowPacket, TcpFlow } from '../src/tools/flows.js';
 import { checkModel, countWindows, formatCheckReport, modelByteProbabilities, observeDirection } from '../src/tools/model-check.js';
 import { makePair, sendDue } from './support/session-pair.js';
 import { seededRandom } from './support/seeded-random.js';
+import { cliSandbox } from './support/cli-sandbox.js';
 
 const TEXTISH = Array.from({ length: 256 }, (_, b) => (b >= 0x61 && b <= 0x7a ? 20 : b === 0x20 ? 60 : b >= 0x30 && b <= 0x39 ? 8 : 1));
 const BINARYISH = Array.from({ length: 256 }, (_, b) => (b < 0x20 ? 12 : b >= 0x80 ? 4 : 1));
@@ -238,17 +238,9 @@ describe('dust model check', () => {
   let dir: string;
   let out: string[];
   let err: string[];
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dust-check-'));
-    out = [];
-    err = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let restore: () => void;
+  beforeEach(() => ({ dir, out, err, restore } = cliSandbox('dust-check-')));
+  afterEach(() => restore());
 
   test('exit 0 for a capture of the model, 1 for another model, with the table on stdout', async () => {
     const modelPath = join(dir, 'm.json');

@@ -5,7 +5,8 @@
  * unsupported files, at every truncation offset and under random corruption.
  */
 import fc from 'fast-check';
-import { CaptureError, canonicalIp, formatIpv6, readCapture, type CapturedSegment } from '../src/tools/pcap.js';
+import { formatIpAddress } from '../src/core/ip-address.js';
+import { CaptureError, canonicalIp, readCapture, type CapturedSegment } from '../src/tools/pcap.js';
 import {
   ACK,
   FIN,
@@ -410,11 +411,11 @@ describe('address text (RFC 5952)', () => {
     expect(canonicalIp(text)).toBeNull();
   });
 
-  test('formatIpv6 round-trips through canonicalIp for random addresses', () => {
+  test('formatIpAddress round-trips through canonicalIp for random addresses', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 8 }), (addr, zeroFrom, zeroLen) => {
         addr.fill(0, zeroFrom * 2, Math.min(16, (zeroFrom + zeroLen) * 2));
-        const text = formatIpv6(addr);
+        const text = formatIpAddress(addr);
         expect(text).toBe(text.toLowerCase());
         expect(canonicalIp(text)).toBe(text);
       }),

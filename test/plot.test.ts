@@ -3,8 +3,7 @@
  * and labels, and holds the expected series (the model in every panel; the observed data only
  * with a capture); the command writes it and reports bad input.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runModelPlot } from '../src/cli/model-plot-cmd.js';
 import { builtinModels, getBuiltinModel } from '../src/shaping/builtin-models.js';
@@ -15,6 +14,7 @@ import { modelByteProbabilities } from '../src/tools/model-check.js';
 import { niceTicks, observeTraffic, renderModelPlot, xmlEscape } from '../src/tools/plot.js';
 import { flowsToPcap } from './support/capture-writer.js';
 import { seededRandom } from './support/seeded-random.js';
+import { cliSandbox } from './support/cli-sandbox.js';
 
 /**
  * Checks that `text` is well-formed XML as far as an SVG needs: one root element, every tag
@@ -165,17 +165,9 @@ describe('dust model plot', () => {
   let dir: string;
   let out: string[];
   let err: string[];
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dust-plot-'));
-    out = [];
-    err = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let restore: () => void;
+  beforeEach(() => ({ dir, out, err, restore } = cliSandbox('dust-plot-')));
+  afterEach(() => restore());
 
   test('writes the SVG of a model, with a capture filtered by port', async () => {
     const pcap = join(dir, 'text.pcap');

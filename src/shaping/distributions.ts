@@ -114,13 +114,15 @@ export function normalUpperTail(z: number): number {
 }
 
 /**
- * Regularized incomplete gamma functions [P(a, x), Q(a, x)] for an integer a >= 1 and x >= 0:
- * the power series when x < a + 1, else the continued fraction for Q by the modified Lentz method.
- * The smaller of the two is computed directly, so it keeps its relative precision.
+ * Regularized incomplete gamma functions [P(a, x), Q(a, x)] for a > 0 and x >= 0, given ln Γ(a)
+ * (exact for the integer a of the Poisson cdf; src/tools/stats.ts passes Lanczos for chi-square's
+ * half-integers): the power series when x < a + 1, else the continued fraction for Q by the
+ * modified Lentz method. The smaller of the two is computed directly, so it keeps its relative
+ * precision.
  */
-function regularizedGamma(a: number, x: number): [number, number] {
+export function regularizedGamma(a: number, x: number, logGammaOfA: number): [number, number] {
   if (x <= 0) return [0, 1];
-  const logPrefix = -x + a * Math.log(x) - logFactorial(a - 1); // x^a e^-x / Γ(a)
+  const logPrefix = -x + a * Math.log(x) - logGammaOfA; // x^a e^-x / Γ(a)
   if (x < a + 1) {
     let term = 1 / a;
     let sum = term;
@@ -441,13 +443,13 @@ class Poisson extends Base {
   cdf(x: number): number {
     if (x < 0) return 0;
     if (x === Infinity) return 1;
-    return regularizedGamma(Math.floor(x) + 1, this.mean)[1];
+    return regularizedGamma(Math.floor(x) + 1, this.mean, logFactorial(Math.floor(x)))[1];
   }
   /** P(X > x). */
   #survival(x: number): number {
     if (x < 0) return 1;
     if (x === Infinity) return 0;
-    return regularizedGamma(Math.floor(x) + 1, this.mean)[0];
+    return regularizedGamma(Math.floor(x) + 1, this.mean, logFactorial(Math.floor(x)))[0];
   }
   pmf(x: number): number {
     if (!Number.isInteger(x) || x < 0) return 0;

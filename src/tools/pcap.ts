@@ -24,6 +24,7 @@
  * a model.
  * @module
  */
+import { formatIpAddress, parseIpv4, parseIpv6 } from '../core/ip-address.js';
 
 /** One end of a TCP connection. `ip` is text: IPv4 dotted quad, IPv6 in RFC 5952 form. */
 export interface Endpoint {
@@ -551,54 +552,19 @@ class Reader {
     const key = this.view.getUint32(o, false);
     let text = this.ipv4Text.get(key);
     if (text === undefined) {
-      text = formatIpv4(this.bytes.subarray(o, o + 4));
+      text = formatIpAddress(this.bytes.subarray(o, o + 4));
       this.ipv4Text.set(key, text);
     }
     return text;
   }
 
   private ipv6(o: number): string {
-    return formatIpv6(this.bytes.subarray(o, o + 16));
+    return formatIpAddress(this.bytes.subarray(o, o + 16));
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Address text
-
-/** `a.b.c.d` for 4 address bytes. */
-export function formatIpv4(addr: Uint8Array): string {
-  return `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
-}
-
-/**
- * RFC 5952 text for 16 address bytes: lowercase, no leading zeros, the longest run of two or more
- * zero groups (the first of equal runs) as `::`, and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
- */
-export function formatIpv6(addr: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((addr[i]! << 8) | addr[i + 1]!);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatIpv4(addr.subarray(12, 16))}`;
-  }
-  let bestStart = -1;
-  let bestLength = 1; // a single zero group is not shortened (§4.2.2)
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
-}
 
 /**
  * Parses an IP address typed by a person (IPv4 dotted quad, IPv6 in any valid form, optionally in
@@ -607,63 +573,7 @@ export function formatIpv6(addr: Uint8Array): string {
  */
 export function canonicalIp(text: string): string | null {
   if (typeof text !== 'string') return null;
-  const v4 = parseIpv4(text);
-  if (v4 !== null) return formatIpv4(v4);
   const inner = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  const v6 = parseIpv6(inner);
-  return v6 === null ? null : formatIpv6(v6);
-}
-
-function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(parts[i]!)) return null;
-    const n = Number(parts[i]);
-    if (n > 255) return null;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIpv6(text: string): Uint8Array | null {
-  if (!/^[0-9A-Fa-f:.]+$/.test(text)) return null;
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const words = (part: string): number[] | null => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const pieces = part.split(':');
-    for (let i = 0; i < pieces.length; i++) {
-      const p = pieces[i]!;
-      if (i === pieces.length - 1 && p.includes('.')) {
-        const v4 = parseIpv4(p);
-        if (v4 === null) return null;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9A-Fa-f]{1,4}$/.test(p)) return null;
-        out.push(parseInt(p, 16));
-      }
-    }
-    return out;
-  };
-  const head = words(halves[0]!);
-  const tail = halves.length === 2 ? words(halves[1]!) : [];
-  if (head === null || tail === null) return null;
-  const groups =
-    halves.length === 2
-      ? head.length + tail.length <= 7
-        ? [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail]
-        : null
-      : head.length === 8
-        ? head
-        : null;
-  if (groups === null) return null;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
+  const bytes = (inner === text ? parseIpv4(text) : undefined) ?? parseIpv6(inner);
+  return bytes === undefined ? null : formatIpAddress(bytes);
 }

@@ -8,6 +8,7 @@
  * functions against closed forms and against values printed by scipy 1.17.
  * @module
  */
+import { regularizedGamma } from '../shaping/distributions.js';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -74,48 +75,14 @@ export function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
-/**
- * Regularised upper incomplete gamma Q(a, x) = Γ(a, x)/Γ(a), for a > 0 and x >= 0.
- * Below x = a + 1 the series P(a, x) = x^a e^-x / Γ(a+1) · Σ x^n / ((a+1)···(a+n)) converges fast
- * and Q = 1 - P is not small there; above it Legendre's continued fraction for Q keeps its
- * relative precision deep in the tail (modified Lentz; a_i = -i(i - a), b_i = x + 2i + 1 - a).
- */
+/** Regularised upper incomplete gamma Q(a, x) = Γ(a, x)/Γ(a), for a > 0 and x >= 0. */
 export function gammaQ(a: number, x: number): number {
   afiniteNumber(a, 'a');
   if (!(a > 0)) throw new RangeError(`a must be > 0, got ${a}`);
   if (Number.isNaN(x)) return NaN;
   if (x === Infinity) return 0;
   afiniteNumber(x, 'x');
-  if (x <= 0) return 1;
-  const logPrefix = a * Math.log(x) - x - logGamma(a);
-  if (x < a + 1) {
-    let term = 1 / a;
-    let sum = term;
-    for (let n = 1; n < 100_000; n++) {
-      term *= x / (a + n);
-      sum += term;
-      if (term < sum * 1e-17) break;
-    }
-    return Math.min(1, Math.max(0, 1 - sum * Math.exp(logPrefix)));
-  }
-  const tiny = 1e-300;
-  let b = x + 1 - a;
-  let c = 1 / tiny;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i < 100_000; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const delta = d * c;
-    h *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return Math.min(1, Math.exp(logPrefix) * h);
+  return regularizedGamma(a, x, logGamma(a))[1];
 }
 
 /** P(X >= x) for X chi-square with `df` degrees of freedom: Q(df/2, x/2). */
@@ -378,8 +345,11 @@ export function chiSquareTest(
   return { statistic, df, pValue: chiSquareSurvival(statistic, df), n, cells };
 }
 
-/** Merges neighbours left to right until each expects >= min; a short tail joins the cell before. */
-function poolAdjacent(observed: number[], expected: number[], min: number): { observed: number[]; expected: number[] } {
+/**
+ * Merges neighbouring cells left to right until each expects >= min; a short tail joins the cell
+ * before. (Also the conformance tests' pooling: test/support/stats.ts.)
+ */
+export function poolAdjacent(observed: ArrayLike<number>, expected: ArrayLike<number>, min: number): { observed: number[]; expected: number[] } {
   const o: number[] = [];
   const e: number[] = [];
   let po = 0;

@@ -8,6 +8,7 @@
  * test/shaping-conformance.test.ts.
  * @module
  */
+import { poolAdjacent } from '../../src/tools/stats.js';
 
 /** A chi-square statistic, its degrees of freedom, and P(statistic >= observed | H0). */
 export interface ChiSquareResult {
@@ -22,6 +23,7 @@ export interface KsResult {
   readonly n: number;
   readonly pValue: number;
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // Special functions
@@ -158,38 +160,14 @@ export function chiSquareGoodnessOfFit(observed: ArrayLike<number>, probabilitie
 
 /**
  * Merges neighbouring cells, left to right, until each merged cell expects at least
- * `minExpected` counts (the last short run joins the cell before it). Returns the merged observed
- * counts and expected counts (n·p), in order.
+ * `minExpected` counts (the last short run joins the cell before it): the capture tools' pooling.
  */
 export function poolCells(
   observed: ArrayLike<number>,
   expected: ArrayLike<number>,
   minExpected = 5,
 ): { observed: number[]; expected: number[] } {
-  const pooledObserved: number[] = [];
-  const pooledExpected: number[] = [];
-  let o = 0;
-  let e = 0;
-  for (let i = 0; i < observed.length; i++) {
-    o += observed[i]!;
-    e += expected[i]!;
-    if (e >= minExpected) {
-      pooledObserved.push(o);
-      pooledExpected.push(e);
-      o = 0;
-      e = 0;
-    }
-  }
-  if (e > 0 || o > 0) {
-    if (pooledObserved.length === 0) {
-      pooledObserved.push(o);
-      pooledExpected.push(e);
-    } else {
-      pooledObserved[pooledObserved.length - 1]! += o;
-      pooledExpected[pooledExpected.length - 1]! += e;
-    }
-  }
-  return { observed: pooledObserved, expected: pooledExpected };
+  return poolAdjacent(observed, expected, minExpected);
 }
 
 /**
