@@ -40,109 +40,136 @@ const IV = Uint32Array.of(
   0x6a54e920, 0xfde8da69,
 );
 
-// Scratch for one Threefish call. Threefish never re-enters, so one module-wide set is enough;
-// `wipeScratch` zeroes it after each digest because it holds chaining values.
-/** Extended key k0..k4, stored twice so that k[(s + i) mod 5] never needs a modulo. */
-const KS = new Uint32Array(20);
-/** Tweak t0, t1, t2 = t0 ^ t1, stored twice for the same reason. */
-const TS = new Uint32Array(12);
-/** The Threefish state x0..x3. */
-const X = new Uint32Array(8);
-/** The plaintext block M (UBI feeds it forward: chain = E(chain, tweak, M) ^ M). */
+/**
+ * The message block M of the current UBI step (UBI feeds it forward: chain = E(chain, tweak, M) ^ M).
+ * One module-wide block is enough because Threefish never re-enters; `wipeScratch` zeroes it
+ * after each digest.
+ */
 const M = new Uint32Array(8);
-
-/**
- * x[a] += (hi, lo) modulo 2^64, for halves below 2^32. Uint32Array stores reduce modulo 2^32
- * by themselves, so only the carry out of the low half needs handling.
- */
-function add(x: Uint32Array, a: number, hi: number, lo: number): void {
-  const l = x[2 * a + 1]! + lo;
-  x[2 * a] = x[2 * a]! + hi + (l > 0xffffffff ? 1 : 0);
-  x[2 * a + 1] = l;
-}
-
-/**
- * One Threefish MIX: x[a] += x[b]; x[b] = rotl64(x[b], r) ^ x[a]. Every rotation constant of
- * Threefish-256 lies in 5..58, so `r` is never 0 or 64.
- */
-function mix(x: Uint32Array, a: number, b: number, r: number): void {
-  add(x, a, x[2 * b]!, x[2 * b + 1]!);
-  let h = x[2 * b]!;
-  let l = x[2 * b + 1]!;
-  if (r >= 32) {
-    // rotating by 32 swaps the halves; what is left is a rotation by r - 32
-    const t = h;
-    h = l;
-    l = t;
-    r -= 32;
-  }
-  if (r !== 0) {
-    const nh = (h << r) | (l >>> (32 - r));
-    l = (l << r) | (h >>> (32 - r));
-    h = nh;
-  }
-  x[2 * b] = h ^ x[2 * a]!;
-  x[2 * b + 1] = l ^ x[2 * a + 1]!;
-}
-
-/** Adds subkey s (Skein 1.3 §3.3.2): k[s+i mod 5], tweak words into x1 and x2, and s into x3. */
-function inject(x: Uint32Array, s: number): void {
-  const k = s % 5;
-  const t = s % 3;
-  add(x, 0, KS[2 * k]!, KS[2 * k + 1]!);
-  add(x, 1, KS[2 * k + 2]!, KS[2 * k + 3]!);
-  add(x, 1, TS[2 * t]!, TS[2 * t + 1]!);
-  add(x, 2, KS[2 * k + 4]!, KS[2 * k + 5]!);
-  add(x, 2, TS[2 * t + 2]!, TS[2 * t + 3]!);
-  add(x, 3, KS[2 * k + 6]!, KS[2 * k + 7]!);
-  add(x, 3, 0, s);
-}
 
 /**
  * One UBI step over a block already loaded into M: chain = Threefish-256(chain, tweak, M) ^ M.
  * `position` is the number of message bytes processed so far, this block included (tweak bits
  * 0..95; it stays below 2^53 here, so only t0 is non-zero), `t1hi` the type and First/Final flags.
+ *
+ * Every 64-bit word lives in two local int32 variables (`x0h`/`x0l` = high/low half of x0), which
+ * V8 keeps in registers: twice as fast as words in a typed array. The lines are regular:
+ * - `x += y` mod 2^64: `lo = (xl >>> 0) + (yl >>> 0); xh = (xh + yh + carry) | 0; xl = lo | 0`,
+ *   the carry being `(lo / 2^32) | 0`;
+ * - MIX(a, b, r) (Skein 1.3 §3.3.1): xa += xb, then xb = rotl64(xb, r) ^ xa, where a rotation by
+ *   r >= 32 swaps the halves and rotates by r - 32;
+ * - subkey s (§3.3.2): x0 += k[s], x1 += k[s+1] + t[s], x2 += k[s+2] + t[s+1], x3 += k[s+3] + s
+ *   (key indices mod 5, tweak indices mod 3). Instead of indexing, the key words k0..k4 and the
+ *   tweak words t0..t2 are rotated by one place after each injection.
+ * The word permutation (0 3 2 1) is folded into which words each MIX takes; applied twice it is
+ * the identity, so 8 rounds (two subkeys) make one loop pass, 9 passes make 72 rounds. Unrolling
+ * all 72 would make the function too large for V8 to optimise (toolchain.md §4).
  */
 function ubiBlock(chain: Uint32Array, position: number, t1hi: number): void {
   // key schedule: k4 = C240 ^ k0 ^ k1 ^ k2 ^ k3
-  let k4h = C240_HI;
-  let k4l = C240_LO;
-  for (let i = 0; i < 4; i++) {
-    const h = chain[2 * i]!;
-    const l = chain[2 * i + 1]!;
-    KS[2 * i] = KS[2 * i + 10] = h;
-    KS[2 * i + 1] = KS[2 * i + 11] = l;
-    k4h ^= h;
-    k4l ^= l;
+  let k0h = chain[0]! | 0, k0l = chain[1]! | 0, k1h = chain[2]! | 0, k1l = chain[3]! | 0;
+  let k2h = chain[4]! | 0, k2l = chain[5]! | 0, k3h = chain[6]! | 0, k3l = chain[7]! | 0;
+  let k4h = C240_HI ^ k0h ^ k1h ^ k2h ^ k3h;
+  let k4l = C240_LO ^ k0l ^ k1l ^ k2l ^ k3l;
+  // tweak: t0 = position, t1 = type and flags, t2 = t0 ^ t1
+  let t0h = Math.floor(position / 0x100000000) | 0, t0l = position | 0;
+  let t1h = t1hi | 0, t1l = 0;
+  let t2h = t0h ^ t1h, t2l = t0l;
+  let x0h = M[0]! | 0, x0l = M[1]! | 0, x1h = M[2]! | 0, x1l = M[3]! | 0;
+  let x2h = M[4]! | 0, x2l = M[5]! | 0, x3h = M[6]! | 0, x3l = M[7]! | 0;
+  let s = 0;
+  let lo = 0;
+  let hi = 0;
+  // inject subkey 0
+  lo = (x0l >>> 0) + (k0l >>> 0); x0h = (x0h + k0h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+  lo = (x1l >>> 0) + (k1l >>> 0); x1h = (x1h + k1h + ((lo / 0x100000000) | 0)) | 0; x1l = lo | 0;
+  lo = (x1l >>> 0) + (t0l >>> 0); x1h = (x1h + t0h + ((lo / 0x100000000) | 0)) | 0; x1l = lo | 0;
+  lo = (x2l >>> 0) + (k2l >>> 0); x2h = (x2h + k2h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+  lo = (x2l >>> 0) + (t1l >>> 0); x2h = (x2h + t1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+  lo = (x3l >>> 0) + (k3l >>> 0); x3h = (x3h + k3h + ((lo / 0x100000000) | 0)) | 0; x3l = lo | 0;
+  lo = (x3l >>> 0) + s; x3h = (x3h + ((lo / 0x100000000) | 0)) | 0; x3l = lo | 0;
+  hi = k0h; lo = k0l; k0h = k1h; k0l = k1l; k1h = k2h; k1l = k2l; k2h = k3h; k2l = k3l; k3h = k4h; k3l = k4l; k4h = hi; k4l = lo;
+  hi = t0h; lo = t0l; t0h = t1h; t0l = t1l; t1h = t2h; t1l = t2l; t2h = hi; t2l = lo;
+  for (let round = 0; round < 9; round++) {
+    // MIX(x0, x1, 14)
+    lo = (x0l >>> 0) + (x1l >>> 0); x0h = (x0h + x1h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x1h << 14) | (x1l >>> 18); x1l = ((x1l << 14) | (x1h >>> 18)) ^ x0l; x1h = hi ^ x0h;
+    // MIX(x2, x3, 16)
+    lo = (x2l >>> 0) + (x3l >>> 0); x2h = (x2h + x3h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x3h << 16) | (x3l >>> 16); x3l = ((x3l << 16) | (x3h >>> 16)) ^ x2l; x3h = hi ^ x2h;
+    // MIX(x0, x3, 52)
+    lo = (x0l >>> 0) + (x3l >>> 0); x0h = (x0h + x3h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x3l << 20) | (x3h >>> 12); x3l = ((x3h << 20) | (x3l >>> 12)) ^ x0l; x3h = hi ^ x0h;
+    // MIX(x2, x1, 57)
+    lo = (x2l >>> 0) + (x1l >>> 0); x2h = (x2h + x1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x1l << 25) | (x1h >>> 7); x1l = ((x1h << 25) | (x1l >>> 7)) ^ x2l; x1h = hi ^ x2h;
+    // MIX(x0, x1, 23)
+    lo = (x0l >>> 0) + (x1l >>> 0); x0h = (x0h + x1h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x1h << 23) | (x1l >>> 9); x1l = ((x1l << 23) | (x1h >>> 9)) ^ x0l; x1h = hi ^ x0h;
+    // MIX(x2, x3, 40)
+    lo = (x2l >>> 0) + (x3l >>> 0); x2h = (x2h + x3h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x3l << 8) | (x3h >>> 24); x3l = ((x3h << 8) | (x3l >>> 24)) ^ x2l; x3h = hi ^ x2h;
+    // MIX(x0, x3, 5)
+    lo = (x0l >>> 0) + (x3l >>> 0); x0h = (x0h + x3h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x3h << 5) | (x3l >>> 27); x3l = ((x3l << 5) | (x3h >>> 27)) ^ x0l; x3h = hi ^ x0h;
+    // MIX(x2, x1, 37)
+    lo = (x2l >>> 0) + (x1l >>> 0); x2h = (x2h + x1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x1l << 5) | (x1h >>> 27); x1l = ((x1h << 5) | (x1l >>> 27)) ^ x2l; x1h = hi ^ x2h;
+    s++;
+    // inject subkey s
+    lo = (x0l >>> 0) + (k0l >>> 0); x0h = (x0h + k0h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    lo = (x1l >>> 0) + (k1l >>> 0); x1h = (x1h + k1h + ((lo / 0x100000000) | 0)) | 0; x1l = lo | 0;
+    lo = (x1l >>> 0) + (t0l >>> 0); x1h = (x1h + t0h + ((lo / 0x100000000) | 0)) | 0; x1l = lo | 0;
+    lo = (x2l >>> 0) + (k2l >>> 0); x2h = (x2h + k2h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    lo = (x2l >>> 0) + (t1l >>> 0); x2h = (x2h + t1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    lo = (x3l >>> 0) + (k3l >>> 0); x3h = (x3h + k3h + ((lo / 0x100000000) | 0)) | 0; x3l = lo | 0;
+    lo = (x3l >>> 0) + s; x3h = (x3h + ((lo / 0x100000000) | 0)) | 0; x3l = lo | 0;
+    hi = k0h; lo = k0l; k0h = k1h; k0l = k1l; k1h = k2h; k1l = k2l; k2h = k3h; k2l = k3l; k3h = k4h; k3l = k4l; k4h = hi; k4l = lo;
+    hi = t0h; lo = t0l; t0h = t1h; t0l = t1l; t1h = t2h; t1l = t2l; t2h = hi; t2l = lo;
+    // MIX(x0, x1, 25)
+    lo = (x0l >>> 0) + (x1l >>> 0); x0h = (x0h + x1h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x1h << 25) | (x1l >>> 7); x1l = ((x1l << 25) | (x1h >>> 7)) ^ x0l; x1h = hi ^ x0h;
+    // MIX(x2, x3, 33)
+    lo = (x2l >>> 0) + (x3l >>> 0); x2h = (x2h + x3h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x3l << 1) | (x3h >>> 31); x3l = ((x3h << 1) | (x3l >>> 31)) ^ x2l; x3h = hi ^ x2h;
+    // MIX(x0, x3, 46)
+    lo = (x0l >>> 0) + (x3l >>> 0); x0h = (x0h + x3h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x3l << 14) | (x3h >>> 18); x3l = ((x3h << 14) | (x3l >>> 18)) ^ x0l; x3h = hi ^ x0h;
+    // MIX(x2, x1, 12)
+    lo = (x2l >>> 0) + (x1l >>> 0); x2h = (x2h + x1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x1h << 12) | (x1l >>> 20); x1l = ((x1l << 12) | (x1h >>> 20)) ^ x2l; x1h = hi ^ x2h;
+    // MIX(x0, x1, 58)
+    lo = (x0l >>> 0) + (x1l >>> 0); x0h = (x0h + x1h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = (x1l << 26) | (x1h >>> 6); x1l = ((x1h << 26) | (x1l >>> 6)) ^ x0l; x1h = hi ^ x0h;
+    // MIX(x2, x3, 22)
+    lo = (x2l >>> 0) + (x3l >>> 0); x2h = (x2h + x3h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = (x3h << 22) | (x3l >>> 10); x3l = ((x3l << 22) | (x3h >>> 10)) ^ x2l; x3h = hi ^ x2h;
+    // MIX(x0, x3, 32)
+    lo = (x0l >>> 0) + (x3l >>> 0); x0h = (x0h + x3h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    hi = x3l; x3l = x3h ^ x0l; x3h = hi ^ x0h;
+    // MIX(x2, x1, 32)
+    lo = (x2l >>> 0) + (x1l >>> 0); x2h = (x2h + x1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    hi = x1l; x1l = x1h ^ x2l; x1h = hi ^ x2h;
+    s++;
+    // inject subkey s
+    lo = (x0l >>> 0) + (k0l >>> 0); x0h = (x0h + k0h + ((lo / 0x100000000) | 0)) | 0; x0l = lo | 0;
+    lo = (x1l >>> 0) + (k1l >>> 0); x1h = (x1h + k1h + ((lo / 0x100000000) | 0)) | 0; x1l = lo | 0;
+    lo = (x1l >>> 0) + (t0l >>> 0); x1h = (x1h + t0h + ((lo / 0x100000000) | 0)) | 0; x1l = lo | 0;
+    lo = (x2l >>> 0) + (k2l >>> 0); x2h = (x2h + k2h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    lo = (x2l >>> 0) + (t1l >>> 0); x2h = (x2h + t1h + ((lo / 0x100000000) | 0)) | 0; x2l = lo | 0;
+    lo = (x3l >>> 0) + (k3l >>> 0); x3h = (x3h + k3h + ((lo / 0x100000000) | 0)) | 0; x3l = lo | 0;
+    lo = (x3l >>> 0) + s; x3h = (x3h + ((lo / 0x100000000) | 0)) | 0; x3l = lo | 0;
+    hi = k0h; lo = k0l; k0h = k1h; k0l = k1l; k1h = k2h; k1l = k2l; k2h = k3h; k2l = k3l; k3h = k4h; k3l = k4l; k4h = hi; k4l = lo;
+    hi = t0h; lo = t0l; t0h = t1h; t0l = t1l; t1h = t2h; t1l = t2l; t2h = hi; t2l = lo;
   }
-  KS[8] = KS[18] = k4h;
-  KS[9] = KS[19] = k4l;
-  const t0h = Math.floor(position / 0x100000000);
-  const t0l = position >>> 0;
-  TS[0] = TS[6] = t0h;
-  TS[1] = TS[7] = t0l;
-  TS[2] = TS[8] = t1hi;
-  TS[3] = TS[9] = 0;
-  TS[4] = TS[10] = t0h ^ t1hi;
-  TS[5] = TS[11] = t0l;
-
-  X.set(M);
-  inject(X, 0);
-  // Threefish-256 rounds; the word permutation (0 3 2 1) is folded into which words each MIX
-  // takes, and applying it twice is the identity, so the pattern repeats every 2 rounds.
-  for (let s = 1; s < 19; s += 2) {
-    mix(X, 0, 1, 14); mix(X, 2, 3, 16);
-    mix(X, 0, 3, 52); mix(X, 2, 1, 57);
-    mix(X, 0, 1, 23); mix(X, 2, 3, 40);
-    mix(X, 0, 3, 5); mix(X, 2, 1, 37);
-    inject(X, s);
-    mix(X, 0, 1, 25); mix(X, 2, 3, 33);
-    mix(X, 0, 3, 46); mix(X, 2, 1, 12);
-    mix(X, 0, 1, 58); mix(X, 2, 3, 22);
-    mix(X, 0, 3, 32); mix(X, 2, 1, 32);
-    inject(X, s + 1);
-  }
-  for (let i = 0; i < 8; i++) chain[i] = X[i]! ^ M[i]!;
+  chain[0] = x0h ^ M[0]!;
+  chain[1] = x0l ^ M[1]!;
+  chain[2] = x1h ^ M[2]!;
+  chain[3] = x1l ^ M[3]!;
+  chain[4] = x2h ^ M[4]!;
+  chain[5] = x2l ^ M[5]!;
+  chain[6] = x3h ^ M[6]!;
+  chain[7] = x3l ^ M[7]!;
 }
 
 /** Loads 32 bytes at `offset` as four little-endian 64-bit words into M. */
@@ -155,9 +182,6 @@ function loadBlock(src: Uint8Array, offset: number): void {
 }
 
 function wipeScratch(): void {
-  KS.fill(0);
-  TS.fill(0);
-  X.fill(0);
   M.fill(0);
 }
 
