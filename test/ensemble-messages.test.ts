@@ -122,12 +122,25 @@ describe('Ensemble messages: byte layouts', () => {
     expect(decodeAll([new Uint8Array(wire)])).toEqual({ messages, failure: null });
   });
 
-  test('payloads are copies: changing the input afterwards changes nothing', () => {
+  test('a payload whole in one chunk is a view of it (no copy); the id is always a copy', () => {
     const bytes = encodeMessage({ type: 'data', id: ID, seq: 1, data: hexToBytes('0102') });
     const [m] = new MessageDecoder().push(bytes) as [Extract<Message, { type: 'data' }>];
+    expect(m.data.buffer).toBe(bytes.buffer);
     bytes.fill(0xee);
-    expect(bytesToHex(m.data)).toBe('0102');
+    expect(bytesToHex(m.data)).toBe('eeee');
     expect(bytesToHex(m.id)).toBe(ID_HEX);
+  });
+
+  test('a payload split across chunks is a copy: changing the chunks afterwards changes nothing', () => {
+    const bytes = encodeMessage({ type: 'data', id: ID, seq: 1, data: hexToBytes('010203') });
+    const decoder = new MessageDecoder();
+    const head = bytes.slice(0, bytes.length - 2);
+    const tail = bytes.slice(bytes.length - 2);
+    expect(decoder.push(head)).toEqual([]);
+    const [m] = decoder.push(tail) as [Extract<Message, { type: 'data' }>];
+    head.fill(0xee);
+    tail.fill(0xee);
+    expect(bytesToHex(m.data)).toBe('010203');
   });
 });
 

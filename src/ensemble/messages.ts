@@ -230,7 +230,9 @@ export class MessageDecoder {
   private readonly fields = new Uint8Array(ID_BYTES + POSITION_BYTES);
   private fieldsNeed = 0;
   private fieldsHave = 0;
-  private payload = new Uint8Array(0);
+  /** The Data payload being completed (allocated only when it spans chunks). */
+  private payload: Uint8Array = new Uint8Array(0);
+  private payloadLength = 0;
   private payloadHave = 0;
   private _failure: DecodeFailure | null = null;
   /** Bytes consumed so far (for tests and diagnostics). */
@@ -249,7 +251,8 @@ export class MessageDecoder {
   /**
    * Consumes `chunk` and returns every message it completes, in order. After a malformed byte the
    * messages completed before it are still returned; the decoder is then failed and ignores all
-   * further input (returns []). Payloads are copies: `chunk` is not retained.
+   * further input (returns []). A Data payload that lies whole in `chunk` is a view of it (no
+   * copy), so the caller must not modify `chunk` afterwards; one split across chunks is a copy.
    */
   push(chunk: Uint8Array): Message[] {
     abytes(chunk, undefined, 'chunk');
@@ -282,7 +285,14 @@ export class MessageDecoder {
         if (this.fieldsHave < this.fieldsNeed) break;
         const message = this.finishFields();
         if (message !== null) out.push(message);
+      } else if (this.payloadHave === 0 && n - i >= this.payloadLength) {
+        // The usual case: the whole payload arrived in this chunk.
+        this.payload = chunk.subarray(i, i + this.payloadLength);
+        this.consumed += this.payloadLength;
+        i += this.payloadLength;
+        out.push(this.finishData());
       } else {
+        if (this.payloadHave === 0) this.payload = new Uint8Array(this.payloadLength);
         const take = Math.min(this.payload.length - this.payloadHave, n - i);
         this.payload.set(chunk.subarray(i, i + take), this.payloadHave);
         this.payloadHave += take;
@@ -318,7 +328,7 @@ export class MessageDecoder {
           this.fail();
           return null;
         }
-        this.payload = new Uint8Array(length);
+        this.payloadLength = length;
         this.payloadHave = 0;
         this.stage = 'payload';
         return null;
