@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark group and prints one table, so that every comparison in it
  * was measured in the same run on the same machine. `npm run bench -- NAME` runs only the groups
- * whose name contains NAME.
+ * whose name contains NAME. `--node-relay` runs the pt group's plain relay instead (bench/node-relay.ts).
  * @module
  */
 import { curveBench } from './curve.js';
@@ -14,6 +14,7 @@ import { shapingBench } from './shaping.js';
 import { skeinBench } from './skein.js';
 import { transportBench } from './transport.js';
 import { formatTable, type BenchRow } from './table.js';
+import { runNodeRelay } from './node-relay.js';
 
 type Group = () => Promise<BenchRow[]> | BenchRow[];
 
@@ -40,7 +41,12 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// The pt group starts this bundle again as its plain-relay "PT" (bench/node-relay.ts).
+if (process.argv[2] === '--node-relay') {
+  runNodeRelay();
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

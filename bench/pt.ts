@@ -8,7 +8,9 @@
  * - CPU seconds per GiB moved (both PT processes, user + system, during the two transfers);
  * - peak RSS of each PT process (VmHWM).
  * Dust uses the `bulk` model. obfs4proxy comes from Debian's `obfs4proxy` package; if it is not
- * installed its rows say so. The dust bundle is built fresh with the project's esbuild.
+ * installed its rows say so. The dust bundle is built fresh with the project's esbuild. A third
+ * setup, a plain Node.js relay (bench/node-relay.ts), shows the floor that sockets alone set for
+ * any Node.js PT on this machine.
  * @module
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -161,7 +163,7 @@ async function socksConnect(setup: Setup): Promise<Socket> {
   return info.socket;
 }
 
-async function startPair(name: 'dust' | 'obfs4', command: string, commandArgs: string[], dir: string, sink: Sink): Promise<Setup> {
+async function startPair(name: 'dust' | 'obfs4' | 'relay', command: string, commandArgs: string[], dir: string, sink: Sink): Promise<Setup> {
   const common = { TOR_PT_MANAGED_TRANSPORT_VER: '1', TOR_PT_EXIT_ON_STDIN_CLOSE: '1' };
   const server = startProcess(command, commandArgs, {
     ...common,
@@ -316,7 +318,7 @@ function buildDust(dir: string): string {
   return out;
 }
 
-/** The `pt` row group: Dust (bulk) and obfs4proxy, same machine, same run. */
+/** The `pt` row group: Dust (bulk), a plain Node.js relay and obfs4proxy, same machine, same run. */
 export async function ptBench(): Promise<BenchRow[]> {
   const group = 'pt';
   const dir = mkdtempSync(join(tmpdir(), 'dust-ptbench-'));
@@ -329,6 +331,11 @@ export async function ptBench(): Promise<BenchRow[]> {
     running.push(dust);
     const dustRows = await measure(dust, sink, group, 'model bulk');
     rows.push(...dustRows);
+    // The floor: what Node.js sockets alone cost (bench/node-relay.ts, this bundle started again).
+    const relay = await startPair('relay', process.execPath, [process.argv[1]!, '--node-relay'], dir, sink);
+    running.push(relay);
+    const relayRows = await measure(relay, sink, group, 'plain Node.js relay: no crypto, no shaping');
+    rows.push(...relayRows);
     const obfs4 = onPath('obfs4proxy');
     if (obfs4 === undefined) {
       rows.push({ group, name: 'obfs4proxy: not installed (apt-get install obfs4proxy)', value: NaN, unit: '', note: 'no baseline' });
@@ -341,6 +348,9 @@ export async function ptBench(): Promise<BenchRow[]> {
     // Ratios for the issue's targets: goodput and connection rate ≥ 0.75×, first byte on par.
     for (const i of [0, 1, 3]) rows.push({ group, name: `ratio dust/obfs4: ${dustRows[i]!.name.slice(6)}`, value: dustRows[i]!.value / obfsRows[i]!.value, unit: '×', note: 'target ≥ 0.75' });
     rows.push({ group, name: 'ratio dust/obfs4: time to first byte', value: dustRows[2]!.value / obfsRows[2]!.value, unit: '×', note: 'target ≈ 1' });
+    for (const [i, what] of [[3, `connections (${CONCURRENCY} at a time)`], [2, 'time to first byte']] as const) {
+      rows.push({ group, name: `ratio relay/obfs4: ${what}`, value: relayRows[i]!.value / obfsRows[i]!.value, unit: '×', note: 'what Node.js sockets alone reach' });
+    }
     return rows;
   } finally {
     for (const s of running) await Promise.all([stop(s.client), stop(s.server)]);
