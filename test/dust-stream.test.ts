@@ -317,4 +317,31 @@ describe('Dust streams over Ensemble', () => {
       await closeServer(server);
     }
   });
+
+  test('the code awaiting the open stream runs before New is written (a SOCKS reply goes first)', async () => {
+    const bridge = await startBridge(getBuiltinModel('bulk'), () => new Uint8Array(0));
+    const order: string[] = [];
+    let packets = 0;
+    try {
+      const opening = openDustStream({
+        bridge: { host: '127.0.0.1', port: bridge.port, publicKey: bridge.publicKey, model: getBuiltinModel('bulk') },
+        connect: (host, port) =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = connect({ host, port, noDelay: true }, () => resolve(s));
+            const write = s.write.bind(s) as (chunk: Uint8Array) => boolean;
+            // Packet 1 is the client's handshake, packet 2 carries New.
+            s.write = ((chunk: Uint8Array) => (order.push(`packet ${++packets}`), write(chunk))) as typeof s.write;
+            s.once('error', reject);
+          }),
+      });
+      const stream = await opening;
+      order.push('opened');
+      await new Promise((r) => setTimeout(r, 50));
+      const firstEvents = order.slice(0, 3);
+      expect(await exchange(stream, new Uint8Array(0))).toHaveLength(0); // a clean close either way
+      expect(firstEvents).toEqual(['packet 1', 'opened', 'packet 2']);
+    } finally {
+      await closeServer(bridge.server);
+    }
+  });
 });

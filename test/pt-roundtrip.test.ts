@@ -273,7 +273,10 @@ test('SIGTERM with an idle open stream: the drain ends by itself within the boun
   );
   const server = await startServer(serverEnv(join(root, 'server'), orPort, { TOR_PT_SERVER_TRANSPORT_OPTIONS: 'dust:model=bulk' }));
   const client = await startClient();
-  await socksOpen(client.socksPort, server.host, server.port, server.args);
+  const socket = await socksOpen(client.socksPort, server.host, server.port, server.args);
+  // One echo first: the SOCKS reply can arrive before the bridge has the session (New follows it).
+  socket.write('x');
+  await new Promise((resolve) => socket.once('data', resolve));
   const t0 = Date.now();
   server.pt.child.kill('SIGINT');
   expect(await server.pt.exited).toEqual({ code: 0, signal: null });

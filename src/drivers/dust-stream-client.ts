@@ -233,8 +233,10 @@ class ClientStream {
           this.ensemble.retireConnection(connId);
           this.service();
         }, Math.max(0, duration - Math.min(RETIRE_LEAD_MS, duration / 4)));
-        this.settleOpen(); // first, so the SOCKS reply is not queued behind New
-        this.service();
+        this.settleOpen();
+        // New (and any early data) goes out after the code awaiting the open stream has run, so
+        // that a SOCKS reply is written first instead of waiting behind New's packet.
+        queueMicrotask(() => this.service());
       },
       failed: (failure) => {
         if (!this.settled && failure === 'DUST_ERR_SERVER_MISMATCH') {
