@@ -11,8 +11,8 @@
  * 10^6 bytes/s; median of {@link GOODPUT_ROUNDS} rounds, range in the note); time to first byte (open, send one byte, get its echo; median); fresh streams per
  * second (open, one byte each way, close; sequential and {@link CONCURRENCY} at a time); CPU seconds
  * per GiB moved (bench process + server child, over the three transfers); RSS with
- * {@link IDLE_SESSIONS} idle sessions (server child's VmRSS, and the bench process's growth, which
- * holds the client sessions and the sink's sockets).
+ * {@link IDLE_SESSIONS} idle sessions (the server child's RSS and heap after a gc in it, and the
+ * bench process's growth, which holds the client sessions and the sink's sockets).
  *
  * The machine has two cores: anything else running (a test suite, another bench) shows up at once
  * in the goodput rows, so the group reports how much CPU other processes took while they ran
@@ -20,10 +20,10 @@
  * @module
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -84,12 +84,6 @@ function machineBusySeconds(): number {
 function ownCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
-}
-
-/** A field of /proc/PID/status in MiB (VmRSS, VmHWM, RssAnon, ...). */
-function statusMiB(pid: number, field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 /** A full garbage collection in this process (V8's gc, reached without --expose-gc on the command line). */
@@ -237,6 +231,35 @@ function closeStream(stream: Duplex): Promise<void> {
 interface DustServerChild {
   child: ChildProcess;
   bridge: BridgeTarget;
+  /** Where the child writes `process.memoryUsage()` after a full gc, on SIGUSR2 (see {@link GC_PRELOAD}). */
+  memoryFile: string;
+}
+
+/**
+ * Preloaded into the server child (`node --expose-gc --require`): on SIGUSR2 it collects garbage
+ * and writes its memory usage to DUST_BENCH_MEMORY_FILE. Without it the child's RSS rows would
+ * count whatever garbage it has not collected yet. dust itself does not handle SIGUSR2.
+ */
+const GC_PRELOAD = `process.on('SIGUSR2', () => {
+  global.gc();
+  const fs = require('node:fs');
+  const file = process.env.DUST_BENCH_MEMORY_FILE;
+  fs.writeFileSync(file + '.tmp', JSON.stringify(process.memoryUsage()));
+  fs.renameSync(file + '.tmp', file); // the reader never sees a half-written file
+});
+`;
+
+/** The server child's memory right after a full gc in it (MiB): RSS, and heap + ArrayBuffers. */
+async function childMemoryAfterGc(server: DustServerChild): Promise<{ rss: number; heap: number }> {
+  rmSync(server.memoryFile, { force: true });
+  server.child.kill('SIGUSR2');
+  const deadline = performance.now() + 5000;
+  while (!existsSync(server.memoryFile)) {
+    if (performance.now() > deadline) throw new Error('transport bench: the server child did not report its memory');
+    await sleep(10);
+  }
+  const usage = JSON.parse(readFileSync(server.memoryFile, 'utf8')) as NodeJS.MemoryUsage;
+  return { rss: usage.rss / MiB, heap: (usage.heapUsed + usage.arrayBuffers) / MiB };
 }
 
 /** Bundles src/main.ts into `dir` with the project's esbuild; returns the bundle's path. */
@@ -257,8 +280,11 @@ function keygen(dust: string, state: string): void {
 
 /** Starts `dust server` forwarding to the sink; resolves with its bridge once it prints the line. */
 async function startServer(dust: string, state: string, sink: Sink): Promise<DustServerChild> {
-  const args = [dust, 'server', '--state', state, '--listen', '127.0.0.1:0', '--forward', `127.0.0.1:${sink.port}`, '--model', 'bulk'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const preload = join(dirname(dust), 'gc-on-sigusr2.cjs');
+  writeFileSync(preload, GC_PRELOAD);
+  const memoryFile = join(dirname(dust), `memory-${process.hrtime.bigint()}.json`);
+  const args = ['--expose-gc', '--require', preload, dust, 'server', '--state', state, '--listen', '127.0.0.1:0', '--forward', `127.0.0.1:${sink.port}`, '--model', 'bulk'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DUST_BENCH_MEMORY_FILE: memoryFile } });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => void (stderr = (stderr + d).slice(-4000)));
@@ -285,7 +311,7 @@ async function startServer(dust: string, state: string, sink: Sink): Promise<Dus
     throw new Error(`transport bench: bad bridge line ${JSON.stringify(line)}: ${parsed.error}`);
   }
   const { address, args: bridgeArgs } = parsed.value;
-  return { child, bridge: { host: address.host, port: address.port, publicKey: bridgeArgs.publicKey, model: bridgeArgs.model } };
+  return { child, bridge: { host: address.host, port: address.port, publicKey: bridgeArgs.publicKey, model: bridgeArgs.model }, memoryFile };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -409,8 +435,9 @@ async function streamRate(open: Opener, sink: Sink, concurrency: number): Promis
 }
 
 interface IdleRss {
-  serverBefore: number;
-  serverAfter: number;
+  /** The server child's memory after a full gc in it, before and after the idle sessions opened. */
+  serverBefore: { rss: number; heap: number };
+  serverAfter: { rss: number; heap: number };
   clientGrowth: number;
   clientHeapGrowth: number;
   /** Median time to first byte of fresh streams while the idle sessions are held. */
@@ -419,14 +446,13 @@ interface IdleRss {
 
 /** Opens IDLE_SESSIONS streams that then send nothing; reads both processes' RSS. */
 async function idleRss(server: DustServerChild, sink: Sink): Promise<IdleRss> {
-  const pid = server.child.pid!;
   const open = dustOpener(server.bridge);
   // One stream first, so that the lazily built parts (model coders, JIT) are in the baseline.
   sink.mode = { kind: 'echo' };
   await firstByteMs(open, sink);
   await sleep(500);
   collectGarbage();
-  const serverBefore = statusMiB(pid, 'VmRSS');
+  const serverBefore = await childMemoryAfterGc(server);
   const clientBefore = process.memoryUsage();
   sink.mode = { kind: 'hold' };
   const acceptedBefore = sink.accepted;
@@ -447,7 +473,7 @@ async function idleRss(server: DustServerChild, sink: Sink): Promise<IdleRss> {
     await sleep(IDLE_WAIT_MS);
     collectGarbage();
     const clientAfter = process.memoryUsage();
-    const serverAfter = statusMiB(pid, 'VmRSS');
+    const serverAfter = await childMemoryAfterGc(server);
     // A bridge's cost per event must not grow with the sessions it holds.
     const ttfb: number[] = [];
     for (let i = 0; i < TTFB_SAMPLES; i++) ttfb.push(await firstByteMs(open, sink));
@@ -528,8 +554,10 @@ export async function transportBench(): Promise<BenchRow[]> {
       row(`tcp: connections opened and closed per second, ${how}`, t, 'conn/s', 'baseline');
     }
 
-    row(`dust: server child RSS, ${IDLE_SESSIONS} idle sessions`, idle.serverAfter, 'MiB', `target ≤ ${TARGET_RSS_MIB}; ${idle.serverBefore.toFixed(0)} MiB before`);
-    row(`dust: server child RSS growth per idle session`, ((idle.serverAfter - idle.serverBefore) * 1024) / IDLE_SESSIONS, 'KiB', 'VmRSS (after - before) / sessions');
+    const { serverBefore: before, serverAfter: after } = idle;
+    row(`dust: server child RSS, ${IDLE_SESSIONS} idle sessions`, after.rss, 'MiB', `target ≤ ${TARGET_RSS_MIB}; after a gc in the child; ${before.rss.toFixed(0)} MiB before`);
+    row(`dust: server child RSS growth per idle session`, ((after.rss - before.rss) * 1024) / IDLE_SESSIONS, 'KiB', '(after - before) / sessions');
+    row(`dust: server child heap + ArrayBuffers per idle session`, ((after.heap - before.heap) * 1024) / IDLE_SESSIONS, 'KiB', 'what the sessions keep, after a gc');
     row(`dust: bench process RSS growth, ${IDLE_SESSIONS} idle sessions`, idle.clientGrowth, 'MiB', 'client sessions + sink sockets, after gc');
     row(`dust: bench process heap + ArrayBuffers growth, ${IDLE_SESSIONS} idle`, idle.clientHeapGrowth, 'MiB', 'after gc');
     row(`dust: time to first byte with ${IDLE_SESSIONS} idle sessions held`, idle.loadedTtfb, 'ms', `median of ${TTFB_SAMPLES}; ${dustTtfb.toFixed(1)} ms without`);
