@@ -28,7 +28,7 @@ export function curveBench(): BenchRow[] {
   const fresh = () => next().slice();
 
   row('generateEphemeralKey', () => generateEphemeralKey(systemRandom), 'target <= ~300 µs (about 2 attempts per key)');
-  row('dirtyPublicKey', () => dirtyPublicKey(fresh()), '1-2 OpenSSL ladders + one BigInt inversion');
+  row('dirtyPublicKey', () => dirtyPublicKey(fresh()), '1-2 OpenSSL ladders + one inversion (limb exponentiation)');
   row('elligator2Decode', () => elligator2Decode(next()), 'target <= ~100 µs');
 
   const peer = x25519PublicKey(systemRandom(32));
