@@ -13,12 +13,13 @@
  * any Node.js PT on this machine.
  * @module
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { SocksClient } from 'socks';
+import { buildDust, stopChild } from './child-process.js';
 import type { BenchRow } from './table.js';
 
 /** Bytes moved in each direction for the goodput rows. */
@@ -65,14 +66,6 @@ function startProcess(command: string, args: string[], env: Record<string, strin
         waiters.push([re, (l) => (clearTimeout(t), res(l))]);
       }),
   };
-}
-
-function stop(pt: Pt): Promise<void> {
-  return new Promise((res) => {
-    if (pt.child.exitCode !== null || pt.child.signalCode !== null) return res();
-    pt.child.once('exit', () => res());
-    pt.child.kill('SIGKILL');
-  });
 }
 
 /** user + system CPU seconds of a process so far (/proc/PID/stat fields 14 and 15). */
@@ -309,15 +302,6 @@ async function measure(setup: Setup, sink: Sink, group: string, note: string): P
   ];
 }
 
-/** Builds dist-like bundle of src/main.ts with the project's esbuild into `dir`; returns its path. */
-function buildDust(dir: string): string {
-  const out = join(dir, 'dust.cjs');
-  const esbuild = resolve('node_modules/.bin/esbuild');
-  const r = spawnSync(esbuild, ['src/main.ts', '--bundle', '--platform=node', '--target=node20', '--format=cjs', `--outfile=${out}`, '--log-level=warning'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`esbuild failed: ${r.stderr}`);
-  return out;
-}
-
 /** The `pt` row group: Dust (bulk), a plain Node.js relay and obfs4proxy, same machine, same run. */
 export async function ptBench(): Promise<BenchRow[]> {
   const group = 'pt';
@@ -353,7 +337,7 @@ export async function ptBench(): Promise<BenchRow[]> {
     }
     return rows;
   } finally {
-    for (const s of running) await Promise.all([stop(s.client), stop(s.server)]);
+    for (const s of running) await Promise.all([stopChild(s.client.child), stopChild(s.server.child)]);
     await new Promise((r) => sink.server.close(r));
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,13 +23,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { openDustStream, type BridgeTarget } from '../src/drivers/dust-stream-client.js';
 import { ModelResolver, parseBridgeLine } from '../src/pt/bridge-args.js';
 import { getBuiltinModel } from '../src/shaping/builtin-models.js';
+import { buildDust, stopChild } from './child-process.js';
 import type { BenchRow } from './table.js';
 
 const GROUP = 'transport';
@@ -262,17 +263,6 @@ async function childMemoryAfterGc(server: DustServerChild): Promise<{ rss: numbe
   return { rss: usage.rss / MiB, heap: (usage.heapUsed + usage.arrayBuffers) / MiB };
 }
 
-/** Bundles src/main.ts into `dir` with the project's esbuild; returns the bundle's path. */
-function buildDust(dir: string): string {
-  const out = join(dir, 'dust.cjs');
-  const esbuild = resolve('node_modules/.bin/esbuild');
-  const r = spawnSync(esbuild, ['src/main.ts', '--bundle', '--platform=node', '--target=node20', '--format=cjs', `--outfile=${out}`, '--log-level=warning'], {
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`transport bench: esbuild failed: ${r.stderr}`);
-  return out;
-}
-
 function keygen(dust: string, state: string): void {
   const r = spawnSync(process.execPath, [dust, 'keygen', '--state', state], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`transport bench: dust keygen failed: ${r.stderr}`);
@@ -312,14 +302,6 @@ async function startServer(dust: string, state: string, sink: Sink): Promise<Dus
   }
   const { address, args: bridgeArgs } = parsed.value;
   return { child, bridge: { host: address.host, port: address.port, publicKey: bridgeArgs.publicKey, model: bridgeArgs.model }, memoryFile };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((res) => {
-    if (child.exitCode !== null || child.signalCode !== null) return res();
-    child.once('exit', () => res());
-    child.kill('SIGKILL');
-  });
 }
 
 // ------------------------------------------------------------------ measurements

@@ -74,6 +74,11 @@ export interface HandshakeOptions {
   ephemeralKeys?: EphemeralKeySource;
 }
 
+/** The key for this handshake: from the caller's source if it gave one, else made now from `random`. */
+function takeEphemeralKey(options: HandshakeOptions): EphemeralKey {
+  return options.ephemeralKeys?.() ?? generateEphemeralKey(options.random);
+}
+
 export type ClientHandshakeFailure = 'DUST_ERR_SERVER_MISMATCH';
 export type ServerProbeReason = 'DUST_ERR_BAD_REPRESENTATIVE' | 'DUST_ERR_NO_MARK' | 'DUST_ERR_REPLAY';
 
@@ -102,7 +107,7 @@ export class ClientHandshake {
       throw new RangeError(`server identifier must be 7 or 19 bytes, got ${server.serverId.length}`);
     }
     aint(options.unixTimeMs, 0, Number.MAX_SAFE_INTEGER, 'unixTimeMs');
-    this.ephemeral = options.ephemeralKeys?.() ?? generateEphemeralKey(options.random);
+    this.ephemeral = takeEphemeralKey(options);
     const dh2 = x25519(this.ephemeral.privateKey, server.publicKey);
     if (dh2 === null) throw new RangeError('server public key is not a usable X25519 key');
     this.dh2 = dh2;
@@ -201,8 +206,7 @@ export class ServerHandshake {
   private dh2: Uint8Array | null = null;
   private candidateMarks: Uint8Array[] = [];
   private readonly unixTimeMs: number;
-  private readonly random: RandomSource;
-  private readonly ephemeralKeys: EphemeralKeySource | undefined;
+  private readonly options: HandshakeOptions;
 
   constructor(
     private readonly staticKey: ServerStaticKey,
@@ -214,8 +218,7 @@ export class ServerHandshake {
     abytes(staticKey.publicKey, 32, 'server public key');
     abytes(serverId, undefined, 'server identifier');
     this.unixTimeMs = aint(options.unixTimeMs, 0, Number.MAX_SAFE_INTEGER, 'unixTimeMs');
-    this.random = options.random;
-    this.ephemeralKeys = options.ephemeralKeys;
+    this.options = options;
   }
 
   get state(): 'reading' | 'authenticated' | 'probe' {
@@ -300,13 +303,13 @@ export class ServerHandshake {
     const representative = this.buffer.subarray(0, REPRESENTATIVE_BYTES);
     if (this.replayFilter.testAndAdd(representative, this.unixTimeMs)) return this.probe('DUST_ERR_REPLAY');
     const clientPublic = this.clientPublic!;
-    const ephemeral = this.ephemeralKeys?.() ?? generateEphemeralKey(this.random);
+    const ephemeral = takeEphemeralKey(this.options);
     const dh1 = x25519(ephemeral.privateKey, clientPublic);
     // X decoded to a low-order point: DH1 is zero. No honest client does that; treat it as a probe.
     if (dh1 === null) return this.probe('DUST_ERR_BAD_REPRESENTATIVE');
     const key = sharedKey(dh1, this.dh2!, this.serverId, this.staticKey.publicKey, clientPublic, ephemeral.publicKey);
     const code = confirmationCode(key, this.serverId, clientPublic, ephemeral.publicKey);
-    const serverIv = this.random(IV_BYTES);
+    const serverIv = this.options.random(IV_BYTES);
     this._serverMessage = concatBytes(ephemeral.representative, code, serverIv);
     this._sendKeys = directionKeys(key, 's2c', serverIv);
     this.sharedKey = key;

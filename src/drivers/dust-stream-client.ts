@@ -176,8 +176,8 @@ class ClientStream {
   /**
    * The stream is handed to the application once the bridge has proved itself (its Dust answer
    * checked out), not only once the Ensemble's New OK is back: what the application writes meanwhile
-   * waits in the send window and leaves right behind New OK. Tor's first cell is then ready when
-   * the session opens, instead of one SOCKS reply and one application turn later. A bridge that
+   * goes right behind New as early data (its first 16 KiB; the rest after New OK). Tor's first cell
+   * then travels with New instead of one SOCKS reply and one round trip later. A bridge that
    * refuses the session (0xF0 when full) then ends the stream with an error instead of failing the
    * open.
    */

@@ -433,7 +433,7 @@ export class StreamEndpoint {
   private ackDue(sendingData: boolean): boolean {
     if (this.recv.recvPos - this.lastAckSent >= ACK_EVERY_BYTES || this.sentSinceAck >= ACK_AFTER_SENT_BYTES) return true;
     if (this.ackDelayMs === 0) return !sendingData;
-    return sendingData || this.clock() >= this.ackOwedSince! + this.ackDelayMs;
+    return sendingData || this.clock() >= this.ackDueAt()!;
   }
 
   private ackSent(position: number): void {

@@ -100,7 +100,7 @@ export class ShapedOutput {
 
   /** An independent queue holding the same ready bytes. */
   copy(): ShapedOutput {
-    const twin = new ShapedOutput(Math.max(1024, this.available));
+    const twin = new ShapedOutput(Math.max(DEFAULT_OUTPUT_BYTES, this.available));
     twin.buf.set(this.buf.subarray(this.start, this.end));
     twin.end = this.available;
     return twin;
